@@ -1,0 +1,243 @@
+// Package relay is the domain of dispatch-relay: tenants and their people,
+// routing a customer's text to the right operator, the life of a relay from
+// the first forward to its acknowledgement or exhaustion, reply codes and the
+// text operators see. It imports the standard library only; storage, Twilio,
+// timers and audit sinks are ports implemented by adapter packages.
+package relay
+
+import (
+	"time"
+)
+
+// DefaultAckTimeout is the acknowledgement window used when a tenant sets none.
+const DefaultAckTimeout = 60 * time.Second
+
+// MaxAckTimeout is the longest window a tenant may set: SQS caps a message's
+// DelaySeconds at 900 (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-delay-queues.html).
+const MaxAckTimeout = 900 * time.Second
+
+// Contact is a name and phone number outside the operator roster, such as a
+// tenant's fallback contact.
+type Contact struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
+// Tenant is one dispatch business and its relay settings.
+type Tenant struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Numbers are the business's published Twilio numbers in E.164 form.
+	Numbers []string `json:"numbers"`
+	// AckTimeout is the window after a forward before the next operator is texted.
+	AckTimeout time.Duration `json:"ack_timeout"`
+	// Chain is the ordered default chain of operator ids.
+	Chain []string `json:"chain"`
+	// Repeat is how many extra passes over the chain are made before giving up.
+	Repeat int `json:"repeat"`
+	// Fallback is texted once the chain is exhausted; nil means nobody.
+	Fallback *Contact `json:"fallback,omitempty"`
+	// TwoWay relays operators' free-text replies to the customer.
+	TwoWay bool `json:"two_way"`
+	// AutoReply, when set, is texted back to the customer on every new relay.
+	AutoReply string `json:"auto_reply,omitempty"`
+}
+
+// Window returns the tenant's acknowledgement window, defaulted and capped.
+func (t Tenant) Window() time.Duration {
+	w := t.AckTimeout
+	if w <= 0 {
+		w = DefaultAckTimeout
+	}
+	if w > MaxAckTimeout {
+		w = MaxAckTimeout
+	}
+	return w
+}
+
+// HasNumber reports whether number is one of the tenant's published numbers.
+func (t Tenant) HasNumber(number string) bool {
+	for _, n := range t.Numbers {
+		if n == number {
+			return true
+		}
+	}
+	return false
+}
+
+// Operator is a person who receives relayed texts for a tenant.
+type Operator struct {
+	TenantID string `json:"tenant_id"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	Active   bool   `json:"active"`
+}
+
+// Customer is someone who texts a tenant's published number.
+type Customer struct {
+	TenantID string `json:"tenant_id"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+}
+
+// Job is a unit of work for a customer; its assigned operator answers first.
+type Job struct {
+	TenantID   string `json:"tenant_id"`
+	ID         string `json:"id"`
+	CustomerID string `json:"customer_id"`
+	State      string `json:"state"`
+	OperatorID string `json:"operator_id"`
+}
+
+// Active reports whether the job is still open; finished jobs no longer route.
+func (j Job) Active() bool {
+	switch j.State {
+	case "completed", "complete", "done", "closed", "cancelled", "canceled", "archived":
+		return false
+	}
+	return true
+}
+
+// Status is where a relay is in its life.
+type Status string
+
+// Relay statuses.
+const (
+	// StatusPending means a forward is out and nobody has acknowledged it yet.
+	StatusPending Status = "pending_ack"
+	// StatusAcked means an operator acknowledged the relay.
+	StatusAcked Status = "acked"
+	// StatusExhausted means every step of the chain passed without an acknowledgement.
+	StatusExhausted Status = "exhausted"
+)
+
+// Open reports whether the relay still waits for an acknowledgement.
+func (s Status) Open() bool { return s == StatusPending }
+
+// Routing reasons recorded in audit events. The first three come from the
+// original system and are kept verbatim.
+const (
+	ReasonPrimary        = "primary_operator_assigned_to_job"
+	ReasonDefaultChain   = "default_chain"
+	ReasonUnknown        = "unknown_customer"
+	ReasonNoAck          = "no_ack_timeout"
+	ReasonPass           = "operator_pass"
+	ReasonManualForward  = "manual_forward"
+	ReasonReassign       = "manual_reassign"
+	ReasonDeliveryFailed = "delivery_failed"
+	ReasonSendFailed     = "send_failed"
+	ReasonRepeat         = "repeat_chain"
+	ReasonExhausted      = "chain_exhausted"
+	ReasonDuplicate      = "duplicate_message_sid"
+	ReasonUnknownNumber  = "unknown_tenant_number"
+	ReasonAcked          = "acknowledged"
+)
+
+// Delivery statuses of an outbound message, as Twilio reports them, plus
+// the relay's own states before Twilio knows the message.
+const (
+	DeliveryPending     = "pending" // written, not yet handed to Twilio
+	DeliveryPaced       = "paced"   // waiting for the destination's pacing slot
+	DeliveryAccepted    = "accepted"
+	DeliveryQueued      = "queued"
+	DeliverySending     = "sending"
+	DeliverySent        = "sent"
+	DeliveryDelivered   = "delivered"
+	DeliveryRead        = "read"
+	DeliveryUndelivered = "undelivered"
+	DeliveryFailed      = "failed"
+	DeliverySkipped     = "skipped" // never sent: the send was refused for good
+)
+
+// Attempt is one forward of a relay to one person.
+type Attempt struct {
+	// N is the 1-based attempt number.
+	N          int    `json:"n"`
+	OperatorID string `json:"operator_id"`
+	Name       string `json:"name"`
+	Phone      string `json:"phone"`
+	// Reason says why this person was texted.
+	Reason string `json:"reason"`
+	// Code is the reply code the operator can use for this relay; 0 for the fallback contact.
+	Code int `json:"code,omitempty"`
+	// Fallback marks the attempt that texted the tenant's fallback contact.
+	Fallback bool `json:"fallback,omitempty"`
+	// MessageSid is Twilio's sid of the outbound message, once sent.
+	MessageSid string `json:"message_sid,omitempty"`
+	// Delivery is the outbound message's latest delivery status.
+	Delivery  string    `json:"delivery"`
+	Error     string    `json:"error,omitempty"`
+	ErrorCode int       `json:"error_code,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	// NotBefore is when a paced send may go out.
+	NotBefore time.Time `json:"not_before,omitzero"`
+	SentAt    time.Time `json:"sent_at,omitzero"`
+	Segments  int       `json:"segments,omitempty"`
+	Encoding  string    `json:"encoding,omitempty"`
+}
+
+// Relay is one inbound customer text and its life. Its ID is the inbound
+// MessageSid, which Twilio makes globally unique.
+type Relay struct {
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	// TenantNumber is the published number the customer texted; forwards go out from it.
+	TenantNumber  string `json:"tenant_number"`
+	CustomerID    string `json:"customer_id,omitempty"`
+	CustomerName  string `json:"customer_name"`
+	CustomerPhone string `json:"customer_phone"`
+	JobID         string `json:"job_id,omitempty"`
+	Body          string `json:"body"`
+	// Text is the forward text operators receive, without the reply hint.
+	Text      string `json:"text"`
+	Truncated bool   `json:"truncated,omitempty"`
+	// Reason is the routing reason of the first step.
+	Reason string `json:"reason"`
+	// Chain is this relay's ordered operator ids, fixed when it was routed.
+	Chain  []string `json:"chain"`
+	Repeat int      `json:"repeat"`
+	// Position is the index into the chain repeated Repeat+1 times of the
+	// operator texted last; len(Chain)*(Repeat+1) means the fallback.
+	Position   int           `json:"position"`
+	AckTimeout time.Duration `json:"ack_timeout"`
+	Status     Status        `json:"status"`
+	Attempts   []Attempt     `json:"attempts"`
+	ReceivedAt time.Time     `json:"received_at"`
+	UpdatedAt  time.Time     `json:"updated_at"`
+	AckedAt    time.Time     `json:"acked_at,omitzero"`
+	AckedBy    string        `json:"acked_by,omitempty"`
+	// Version increases by one with every stored change; updates are
+	// conditional on it.
+	Version int64 `json:"version"`
+	// ExpiresAt is when the store may forget the relay (DynamoDB TTL).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// Current returns the latest attempt, or nil before the first.
+func (r *Relay) Current() *Attempt {
+	if len(r.Attempts) == 0 {
+		return nil
+	}
+	return &r.Attempts[len(r.Attempts)-1]
+}
+
+// Attempt returns attempt n (1-based), or nil.
+func (r *Relay) Attempt(n int) *Attempt {
+	if n < 1 || n > len(r.Attempts) {
+		return nil
+	}
+	return &r.Attempts[n-1]
+}
+
+// CodeLease reserves a reply code for one operator's open relay. Codes are
+// unique among an operator's unexpired leases.
+type CodeLease struct {
+	TenantID   string    `json:"tenant_id"`
+	OperatorID string    `json:"operator_id"`
+	Code       int       `json:"code"`
+	RelayID    string    `json:"relay_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
