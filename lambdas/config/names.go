@@ -81,3 +81,10 @@ const (
 	FunctionAPI       = "api"
 	FunctionEscalator = "escalator"
 )
+
+// Metric names space and dimension shared by the EMF writer and the alarms.
+const (
+	MetricNamespace        = "DispatchRelay"
+	MetricServiceDimension = "Service"
+	MetricServiceValue     = "dispatch-relay"
+)
