@@ -138,8 +138,9 @@ const (
 // Delivery statuses of an outbound message, as Twilio reports them, plus
 // the relay's own states before Twilio knows the message.
 const (
-	DeliveryPending     = "pending" // written, not yet handed to Twilio
-	DeliveryPaced       = "paced"   // waiting for the destination's pacing slot
+	DeliveryPending     = "pending"     // written, not yet handed to Twilio
+	DeliveryPaced       = "paced"       // waiting for the destination's pacing slot
+	DeliveryDispatching = "dispatching" // claimed by one sender, on its way to Twilio
 	DeliveryAccepted    = "accepted"
 	DeliveryQueued      = "queued"
 	DeliverySending     = "sending"
@@ -149,6 +150,7 @@ const (
 	DeliveryUndelivered = "undelivered"
 	DeliveryFailed      = "failed"
 	DeliverySkipped     = "skipped" // never sent: the send was refused for good
+	DeliveryRetry       = "retry"   // a transient send failure waits for a retry tick
 )
 
 // Attempt is one forward of a relay to one person.
@@ -160,6 +162,8 @@ type Attempt struct {
 	Phone      string `json:"phone"`
 	// Reason says why this person was texted.
 	Reason string `json:"reason"`
+	// By is who caused the attempt: "" for routing, "timer", an operator id or an API subject.
+	By string `json:"by,omitempty"`
 	// Code is the reply code the operator can use for this relay; 0 for the fallback contact.
 	Code int `json:"code,omitempty"`
 	// Fallback marks the attempt that texted the tenant's fallback contact.
@@ -175,7 +179,9 @@ type Attempt struct {
 	NotBefore time.Time `json:"not_before,omitzero"`
 	SentAt    time.Time `json:"sent_at,omitzero"`
 	Segments  int       `json:"segments,omitempty"`
-	Encoding  string    `json:"encoding,omitempty"`
+	// Retries counts timer-driven resends after transient failures.
+	Retries  int    `json:"retries,omitempty"`
+	Encoding string `json:"encoding,omitempty"`
 }
 
 // Relay is one inbound customer text and its life. Its ID is the inbound
