@@ -1,0 +1,100 @@
+package boltstore_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/boltstore"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/relay/relaytest"
+)
+
+func open(t *testing.T, path string) *boltstore.Store {
+	t.Helper()
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return s
+}
+
+func TestStore(t *testing.T) {
+	relaytest.TestStore(t, func(t *testing.T) relay.Store {
+		s := open(t, filepath.Join(t.TempDir(), "relay.db"))
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		})
+		return s
+	})
+}
+
+// TestReopen proves that the dev server's state survives a restart.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "relay.db")
+	at := time.Date(2031, 1, 2, 3, 4, 5, 6, time.UTC)
+	tenant := relay.Tenant{ID: "qdn", Name: "QuickDumpNow", Numbers: []string{"+16195550100"}}
+	r := relay.Relay{ID: "SM1", TenantID: "qdn", Body: "need a pickup", Status: relay.StatusPending, ReceivedAt: at}
+
+	s := open(t, path)
+	ctx := t.Context()
+	if err := s.PutTenant(ctx, tenant); err != nil {
+		t.Fatalf("put tenant: %v", err)
+	}
+	if err := s.CreateRelay(ctx, &r); err != nil {
+		t.Fatalf("create relay: %v", err)
+	}
+	if err := s.Claim(ctx, "SM1", at, at.Add(time.Hour)); err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Errorf("ping after close: got nil, want an error")
+	}
+
+	s = open(t, path)
+	t.Cleanup(func() { _ = s.Close() })
+	cases := []struct {
+		name  string
+		check func() error
+	}{
+		{"tenant by number", func() error {
+			got, err := s.TenantByNumber(ctx, "+16195550100")
+			if err == nil && got.Name != tenant.Name {
+				t.Errorf("got tenant %+v, want %+v", got, tenant)
+			}
+			return err
+		}},
+		{"relay", func() error {
+			got, err := s.Relay(ctx, "SM1")
+			if err == nil && (got.Body != r.Body || got.Version != 1) {
+				t.Errorf("got relay body %q version %d, want %q version 1", got.Body, got.Version, r.Body)
+			}
+			return err
+		}},
+		{"relay id still taken", func() error {
+			again := relay.Relay{ID: "SM1", TenantID: "qdn"}
+			if err := s.CreateRelay(ctx, &again); relay.KindOf(err) != relay.Conflict {
+				t.Errorf("got %v, want a conflict", err)
+			}
+			return nil
+		}},
+		{"claim still held", func() error {
+			if err := s.Claim(ctx, "SM1", at.Add(time.Minute), at.Add(time.Hour)); relay.KindOf(err) != relay.Conflict {
+				t.Errorf("got %v, want a conflict", err)
+			}
+			return nil
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.check(); err != nil {
+				t.Errorf("got error %v, want nil", err)
+			}
+		})
+	}
+}
