@@ -75,8 +75,8 @@ func (b *S3Bucket) List(ctx context.Context, prefix, startAfter string, max int)
 		return nil, false, nil
 	}
 	in := &s3.ListObjectsV2Input{
-		Bucket:  aws.String(b.bucket),
-		Prefix:  aws.String(b.prefix + prefix),
+		Bucket: aws.String(b.bucket),
+		Prefix: aws.String(b.prefix + prefix),
 		// One key more than wanted tells exactly whether more follow.
 		MaxKeys: aws.Int32(int32(min(max+1, 1000))),
 	}
