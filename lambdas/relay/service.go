@@ -20,7 +20,10 @@ const (
 	// DefaultRelayTTL is how long relays and claims are kept in the store.
 	DefaultRelayTTL = 30 * 24 * time.Hour
 	// DefaultLeaseTTL is how long a reply code stays valid for an operator.
-	DefaultLeaseTTL = 24 * time.Hour
+	// Codes outlive the relay's acknowledgement on purpose: a late "2 OK" is
+	// answered with who has the relay, and the acknowledging operator keeps
+	// talking to the customer with "2 <text>".
+	DefaultLeaseTTL = 12 * time.Hour
 	// DefaultAutoReplyLimit automatic replies per DefaultAutoReplyWindow to
 	// one number stop two robots from texting each other forever.
 	DefaultAutoReplyLimit  = 5
@@ -594,15 +597,6 @@ func (s *Service) finish(ctx context.Context, r *Relay, fallback *Attempt) {
 	s.record(ctx, ev)
 	s.count(ctx, MetricExhausted, r.TenantID)
 	s.log().WarnContext(ctx, "relay exhausted", "relay", r.ID, "tenant", r.TenantID, "attempts", len(r.Attempts))
-	s.releaseCodes(ctx, r, "")
-}
-
-func (s *Service) releaseCodes(ctx context.Context, r *Relay, keep string) {
-	for _, a := range r.Attempts {
-		if a.Code != 0 && a.OperatorID != keep {
-			_ = s.Store.ReleaseCode(ctx, r.TenantID, a.OperatorID, a.Code, r.ID)
-		}
-	}
 }
 
 func (s *Service) attemptBody(r *Relay, a Attempt) string {
@@ -783,7 +777,6 @@ func (s *Service) ack(ctx context.Context, r *Relay, by Actor) error {
 	ev.LatencyMs = now.Sub(r.ReceivedAt).Milliseconds()
 	s.record(ctx, ev)
 	s.log().InfoContext(ctx, "acknowledged", "relay", r.ID, "tenant", r.TenantID, "by", by.String())
-	s.releaseCodes(ctx, r, by.OperatorID)
 	return nil
 }
 
