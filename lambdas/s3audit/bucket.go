@@ -52,6 +52,11 @@ func classify(err error, msg string) error {
 			return relay.Wrap(relay.Transient, err, msg)
 		}
 	}
+	var sendErr *smithyhttp.RequestSendError
+	var netErr net.Error
+	if errors.As(err, &sendErr) || errors.As(err, &netErr) {
+		return relay.Wrap(relay.Transient, err, msg)
+	}
 	var resp *awshttp.ResponseError
 	if errors.As(err, &resp) {
 		switch code := resp.HTTPStatusCode(); {
@@ -63,11 +68,6 @@ func classify(err error, msg string) error {
 			return relay.Wrap(relay.Transient, err, msg)
 		}
 		return relay.Wrap(relay.Internal, err, msg)
-	}
-	var sendErr *smithyhttp.RequestSendError
-	var netErr net.Error
-	if errors.As(err, &sendErr) || errors.As(err, &netErr) {
-		return relay.Wrap(relay.Transient, err, msg)
 	}
 	return relay.Wrap(relay.Internal, err, msg)
 }

@@ -2,6 +2,7 @@ package s3audit
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -161,6 +162,18 @@ func TestS3BucketErrors(t *testing.T) {
 	err := b.Put(ctx, "k", []byte("{}"))
 	if got, want := relay.KindOf(err), relay.Internal; err == nil || got != want {
 		t.Errorf("Put to a missing bucket: got kind %v (err %v), want %v", got, err, want)
+	}
+
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	down := NewS3Bucket(s3.New(s3.Options{
+		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""),
+		BaseEndpoint: aws.String(url), UsePathStyle: true, RetryMaxAttempts: 1,
+	}), testBucket, "")
+	_, _, err = down.List(ctx, "audit/", "", 10)
+	if got, want := relay.KindOf(err), relay.Transient; err == nil || got != want {
+		t.Errorf("List on an unreachable endpoint: got kind %v (err %v), want %v", got, err, want)
 	}
 }
 
