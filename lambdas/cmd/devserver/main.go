@@ -1,0 +1,243 @@
+// Command devserver runs the relay on one machine: the same HTTP handler as
+// the Lambda, an embedded store, timers and audit objects under
+// RELAY_STATE_DIR, and Twilio or, without credentials, a printing sandbox.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/boltstore"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/datafile"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/httpapi"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/localtimer"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/s3audit"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/twilio"
+)
+
+//go:embed quickdumpnow.yaml
+var demoData []byte
+
+// version is set by the linker for release builds.
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "devserver:", err)
+		os.Exit(1)
+	}
+}
+
+// Info is what the dev server writes to <state>/dev.json for tools such as
+// `make sms`: where to post and which token signs.
+type Info struct {
+	WebhookURL  string   `json:"webhook_url"`
+	SandboxAuth string   `json:"sandbox_auth_token,omitempty"`
+	Numbers     []string `json:"numbers"`
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.LoadDev(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	slog.SetDefault(log)
+
+	data, source := demoData, "embedded QuickDumpNow demo"
+	if cfg.DataFile != "" {
+		b, err := os.ReadFile(cfg.DataFile)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", config.EnvDataFile, err)
+		}
+		data, source = b, cfg.DataFile
+	}
+	file, err := datafile.Parse(data, strings.HasSuffix(strings.ToLower(source), ".json"))
+	if err != nil {
+		return fmt.Errorf("data file %s: %w", source, err)
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("create state dir: %w", err)
+	}
+	apiToken := cfg.APIToken
+	if apiToken == "" {
+		if apiToken, err = persistedSecret(filepath.Join(cfg.StateDir, "api-token"), "rat_"); err != nil {
+			return err
+		}
+	}
+
+	store, err := boltstore.Open(filepath.Join(cfg.StateDir, "relay.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+	if err := datafile.Load(ctx, store, file); err != nil {
+		return err
+	}
+	bucket, err := s3audit.NewDirBucket(filepath.Join(cfg.StateDir, "audit"))
+	if err != nil {
+		return fmt.Errorf("open audit dir: %w", err)
+	}
+	audit := s3audit.New(bucket, s3audit.WithLogger(log))
+	timer, err := localtimer.Open(filepath.Join(cfg.StateDir, "timers"), localtimer.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("open timers: %w", err)
+	}
+	defer timer.Close()
+
+	var sender relay.Sender
+	var sandbox *sandboxSender
+	signToken, secondToken := cfg.Twilio.AuthToken, cfg.Twilio.AuthTokenSecondary
+	if cfg.Twilio.Sandbox() {
+		sandbox = &sandboxSender{out: stdout}
+		sender = sandbox
+		if signToken, err = persistedSecret(filepath.Join(cfg.StateDir, "sandbox-auth-token"), ""); err != nil {
+			return err
+		}
+	} else {
+		tw, err := twilio.New(twilio.Config{AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken,
+			BaseURL: cfg.Twilio.APIBaseURL, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		if err != nil {
+			return fmt.Errorf("twilio client: %w", err)
+		}
+		sender = tw
+	}
+	validator := twilio.NewValidator(signToken, secondToken)
+
+	svc := &relay.Service{Store: store, Sender: sender, Timer: timer, Audit: audit, Metrics: logMetrics{log}, Log: log,
+		CallbackURL: callbackURL(cfg.PublicBaseURL)}
+	api := httpapi.New(httpapi.Config{
+		Service: svc, Store: store, Audit: audit, Version: version, Log: log,
+		Export: func(ctx context.Context, w io.Writer, tenant string, since, until time.Time) error {
+			recs, err := s3audit.Export(ctx, audit, tenant, since, until)
+			if err != nil {
+				return err
+			}
+			return s3audit.WriteJSON(w, recs)
+		},
+		Signature:   verifier{validator, cfg.PublicBaseURL},
+		Auth:        httpapi.Tokens{Admin: apiToken},
+		CORSOrigins: cfg.CORSOrigins,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	if sandbox != nil {
+		mux.Handle("GET /dev/outbox", sandbox)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	var numbers []string
+	for _, t := range file.Tenants {
+		numbers = append(numbers, t.Numbers...)
+	}
+	info := Info{WebhookURL: cfg.PublicBaseURL + "/api/sms/incoming", Numbers: numbers}
+	if sandbox != nil {
+		info.SandboxAuth = signToken
+	}
+	if b, err := json.MarshalIndent(info, "", "  "); err == nil {
+		_ = os.WriteFile(filepath.Join(cfg.StateDir, "dev.json"), b, 0o600)
+	}
+	banner(stdout, cfg, file, source, apiToken, signToken, sandbox != nil, len(timer.Pending()))
+
+	go func() {
+		if err := timer.Run(ctx, svc.HandleTick); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("timer stopped", "err", err)
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	fmt.Fprintln(stdout, "dispatch-relay dev server stopping")
+	return srv.Shutdown(shutdown)
+}
+
+// verifier checks Twilio signatures against the configured public URL.
+type verifier struct {
+	v    *twilio.Validator
+	base string
+}
+
+func (v verifier) Verify(r *http.Request) bool { return v.v.ValidRequest(v.base, r) }
+
+// callbackURL builds each forward's StatusCallback under the public URL.
+func callbackURL(base string) func(tenant, relayID string, attempt int) string {
+	return func(tenant, relayID string, attempt int) string {
+		q := url.Values{"tenant": {tenant}, "relay": {relayID}, "attempt": {fmt.Sprint(attempt)}}
+		return base + "/api/sms/delivery?" + q.Encode()
+	}
+}
+
+// logMetrics writes metric counts to the log in the dev server.
+type logMetrics struct{ log *slog.Logger }
+
+func (m logMetrics) Count(ctx context.Context, name, tenantID string, n int) {
+	m.log.DebugContext(ctx, "metric", "name", name, "tenant", tenantID, "value", n)
+}
+
+// persistedSecret returns the secret stored at path, creating it on first
+// use, so tokens survive restarts of the same state dir.
+func persistedSecret(path, prefix string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var b [20]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate secret: %w", err)
+	}
+	s := prefix + hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("store secret: %w", err)
+	}
+	return s, nil
+}
+
+func banner(w io.Writer, cfg config.Dev, f datafile.File, source, apiToken, signToken string, sandbox bool, pending int) {
+	fmt.Fprintf(w, "\ndispatch-relay dev server %s\n", version)
+	fmt.Fprintf(w, "  listening      http://%s\n", cfg.Addr)
+	fmt.Fprintf(w, "  Twilio webhook %s/api/sms/incoming  (POST, signed)\n", cfg.PublicBaseURL)
+	fmt.Fprintf(w, "  status cb      %s/api/sms/delivery\n", cfg.PublicBaseURL)
+	fmt.Fprintf(w, "  data           %s\n  state          %s (%d pending timers)\n", source, cfg.StateDir, pending)
+	if sandbox {
+		fmt.Fprintf(w, "  twilio         SANDBOX: texts are printed and listed at GET /dev/outbox\n")
+		fmt.Fprintf(w, "  sandbox token  %s  (signs X-Twilio-Signature)\n", signToken)
+	} else {
+		fmt.Fprintf(w, "  twilio         %s as %s\n", cfg.Twilio.APIBaseURL, cfg.Twilio.AccountSID)
+	}
+	fmt.Fprintf(w, "  admin token    %s  (Authorization: Bearer, all tenants)\n", apiToken)
+	for _, t := range f.Tenants {
+		fmt.Fprintf(w, "  tenant %-8s %s  numbers %s  token %s\n", t.ID, t.Name, strings.Join(t.Numbers, ","), httpapi.TenantToken(apiToken, t.ID))
+	}
+	fmt.Fprintf(w, "  try            make sms FROM=+16195551234 BODY=\"need a pickup\"\n\n")
+}
