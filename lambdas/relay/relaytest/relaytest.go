@@ -28,6 +28,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) relay.Store) {
 	}{
 		{"Directory", testDirectory},
 		{"Isolation", testIsolation},
+		{"IsolationOfOddIDs", testOddIDs},
 		{"DirectoryReplace", testDirectoryReplace},
 		{"TenantNumbers", testTenantNumbers},
 		{"Invalid", testInvalid},
@@ -197,6 +198,48 @@ func testIsolation(t *testing.T, newStore func(t *testing.T) relay.Store) {
 			return len(js), err
 		}},
 		{name: "operator through unknown tenant", notFound: true, get: func(ctx context.Context, s relay.Store) (any, error) { return s.Operator(ctx, "t404", "op1") }},
+	})
+}
+
+// testOddIDs checks that ids containing separator-like characters cannot
+// spell another tenant's keys: tenant "a" with customer phone "b#c" and
+// tenant "a#b" with customer phone "c" join to the same string.
+func testOddIDs(t *testing.T, newStore func(t *testing.T) relay.Store) {
+	s := newStore(t)
+	ctx := t.Context()
+	c1 := relay.Customer{TenantID: "a", ID: "x", Name: "one", Phone: "b#CUSTOMER_PHONE#c"}
+	c2 := relay.Customer{TenantID: "a#CUSTOMER_PHONE#b", ID: "x", Name: "two", Phone: "c"}
+	o1 := relay.Operator{TenantID: "a", ID: "op#1", Phone: "p%23"}
+	o2 := relay.Operator{TenantID: "a", ID: "op", Phone: "p#"}
+	for _, c := range []relay.Customer{c1, c2} {
+		if err := s.PutCustomer(ctx, c); err != nil {
+			t.Fatalf("put customer: %v", err)
+		}
+	}
+	for _, o := range []relay.Operator{o1, o2} {
+		if err := s.PutOperator(ctx, o); err != nil {
+			t.Fatalf("put operator: %v", err)
+		}
+	}
+	for _, l := range []relay.CodeLease{lease("a", "op#1", 5, "SM1", 0, time.Hour), lease("a", "op", 5, "SM2", 0, time.Hour)} {
+		if err := s.ClaimCode(ctx, l); err != nil {
+			t.Fatalf("claim code: %v", err)
+		}
+	}
+	runLookups(t, s, []lookup{
+		{name: "customer by phone one", want: c1, get: func(ctx context.Context, s relay.Store) (any, error) { return s.CustomerByPhone(ctx, c1.TenantID, c1.Phone) }},
+		{name: "customer by phone two", want: c2, get: func(ctx context.Context, s relay.Store) (any, error) { return s.CustomerByPhone(ctx, c2.TenantID, c2.Phone) }},
+		{name: "customer two by id", want: c2, get: func(ctx context.Context, s relay.Store) (any, error) { return s.Customer(ctx, c2.TenantID, "x") }},
+		{name: "operator by escaped-looking phone", want: o1, get: func(ctx context.Context, s relay.Store) (any, error) { return s.OperatorByPhone(ctx, "a", "p%23") }},
+		{name: "operator by separator phone", want: o2, get: func(ctx context.Context, s relay.Store) (any, error) { return s.OperatorByPhone(ctx, "a", "p#") }},
+		{name: "codes of op", want: []string{"SM2"}, get: func(ctx context.Context, s relay.Store) (any, error) {
+			ls, err := s.Codes(ctx, "a", "op")
+			var ids []string
+			for _, l := range ls {
+				ids = append(ids, l.RelayID)
+			}
+			return ids, err
+		}},
 	})
 }
 

@@ -1,0 +1,337 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
+)
+
+// Key builders for relay state; doc.go shows the design.
+func relayPK(id string) string  { return "RELAY#" + esc(id) }
+func claimPK(key string) string { return "CLAIM#" + esc(key) }
+func codesPK(tenantID, operatorID string) string {
+	return "CODES#" + esc(tenantID) + "#" + esc(operatorID)
+}
+func codeSK(code int) string       { return "CODE#" + strconv.Itoa(code) }
+func takePK(key string) string     { return "TAKE#" + esc(key) }
+func windowSK(start int64) string  { return "WINDOW#" + strconv.FormatInt(start, 10) }
+func slotPK(key string) string     { return "SLOT#" + esc(key) }
+func optOutSK(phone string) string { return "OPTOUT#" + esc(phone) }
+
+const (
+	relaySK = "RELAY"
+	claimSK = "CLAIM"
+	slotSK  = "SLOT"
+
+	// leaseGrace keeps an expired lease a day before TTL may delete it, so
+	// Codes still lists recently expired leases.
+	leaseGrace = 24 * time.Hour
+	// counterGrace keeps a take window or slot a while after it stops
+	// mattering, so a clock a little behind still finds it.
+	counterGrace = time.Hour
+	// maxSlotRounds bounds ReserveSlot's retries; two suffice unless other
+	// callers keep moving the key.
+	maxSlotRounds = 8
+)
+
+// relayItem returns the item of r, stored as version.
+func relayItem(r relay.Relay, version int64) (map[string]types.AttributeValue, error) {
+	r.Version = version
+	data, err := encode(r)
+	if err != nil {
+		return nil, err
+	}
+	item := itemKey(relayPK(r.ID), relaySK)
+	item[attrTenantID], item[attrVersion], item[attrData] = str(r.TenantID), num(version), data
+	if !r.ExpiresAt.IsZero() {
+		item[attrTTL] = num(ttlOf(r.ExpiresAt))
+	}
+	return item, nil
+}
+
+// CreateRelay stores r with Version 1; Conflict if its id exists.
+func (s *Store) CreateRelay(ctx context.Context, r *relay.Relay) error {
+	if r.ID == "" {
+		return fmt.Errorf("create relay: %w", invalid("relay id is empty"))
+	}
+	item, err := relayItem(*r, 1)
+	if err != nil {
+		return fmt.Errorf("create relay %s: %w", r.ID, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("create relay %s: %w", r.ID, relay.Wrap(relay.Conflict, err, "relay already exists"))
+	}
+	if err != nil {
+		return fmt.Errorf("create relay %s: %w", r.ID, classify(err))
+	}
+	r.Version = 1
+	return nil
+}
+
+// Relay returns the relay with the given id.
+func (s *Store) Relay(ctx context.Context, id string) (relay.Relay, error) {
+	var r relay.Relay
+	if err := s.getData(ctx, relayPK(id), relaySK, "relay", &r); err != nil {
+		return relay.Relay{}, fmt.Errorf("get relay %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// UpdateRelay stores r if the stored version equals r.Version and then
+// increments r.Version; Conflict if the version differs, NotFound if the
+// relay does not exist.
+func (s *Store) UpdateRelay(ctx context.Context, r *relay.Relay) error {
+	next := r.Version + 1
+	item, err := relayItem(*r, next)
+	if err != nil {
+		return fmt.Errorf("update relay %s: %w", r.ID, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("#v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#v": attrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(r.Version)},
+	})
+	if isConditionFailed(err) {
+		// Tell a missing relay from a changed one; relays are never deleted
+		// but by TTL, so the answer does not go stale in between.
+		cur, gerr := s.get(ctx, relayPK(r.ID), relaySK)
+		switch {
+		case gerr != nil:
+			err = gerr
+		case cur == nil:
+			err = relay.Errorf(relay.NotFound, "relay not found")
+		default:
+			err = relay.Wrap(relay.Conflict, err, "relay changed")
+		}
+		return fmt.Errorf("update relay %s: %w", r.ID, err)
+	}
+	if err != nil {
+		return fmt.Errorf("update relay %s: %w", r.ID, classify(err))
+	}
+	r.Version = next
+	return nil
+}
+
+// Claim records key until expires; Conflict if an unexpired claim holds it.
+func (s *Store) Claim(ctx context.Context, key string, now, expires time.Time) error {
+	if key == "" {
+		return fmt.Errorf("claim: %w", invalid("claim key is empty"))
+	}
+	item := itemKey(claimPK(key), claimSK)
+	item[attrClaimedAt], item[attrExpiresAt] = num(now.UnixNano()), num(expires.UnixNano())
+	item[attrTTL] = num(ttlOf(expires))
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp <= :now"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": attrExpiresAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixNano())},
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("claim %s: %w", key, relay.Wrap(relay.Conflict, err, "already claimed"))
+	}
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", key, classify(err))
+	}
+	return nil
+}
+
+// ClaimCode stores l unless an unexpired lease holds the same code.
+func (s *Store) ClaimCode(ctx context.Context, l relay.CodeLease) error {
+	if l.TenantID == "" || l.OperatorID == "" {
+		return fmt.Errorf("claim code: %w", invalid("lease tenant and operator are required"))
+	}
+	data, err := encode(l)
+	if err != nil {
+		return fmt.Errorf("claim code %d of %s/%s: %w", l.Code, l.TenantID, l.OperatorID, err)
+	}
+	item := itemKey(codesPK(l.TenantID, l.OperatorID), codeSK(l.Code))
+	item[attrRelayID], item[attrExpiresAt], item[attrData] = str(l.RelayID), num(l.ExpiresAt.UnixNano()), data
+	item[attrTTL] = num(ttlOf(l.ExpiresAt.Add(leaseGrace)))
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp <= :created"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": attrExpiresAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":created": num(l.CreatedAt.UnixNano())},
+	})
+	if isConditionFailed(err) {
+		err = relay.Wrap(relay.Conflict, err, "code already leased")
+	} else {
+		err = classify(err)
+	}
+	if err != nil {
+		return fmt.Errorf("claim code %d of %s/%s: %w", l.Code, l.TenantID, l.OperatorID, err)
+	}
+	return nil
+}
+
+// ReleaseCode deletes the lease if it still belongs to relayID.
+func (s *Store) ReleaseCode(ctx context.Context, tenantID, operatorID string, code int, relayID string) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table, Key: itemKey(codesPK(tenantID, operatorID), codeSK(code)),
+		ConditionExpression:       aws.String("#r = :r"),
+		ExpressionAttributeNames:  map[string]string{"#r": attrRelayID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":r": str(relayID)},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("release code %d of %s/%s: %w", code, tenantID, operatorID, classify(err))
+	}
+	return nil
+}
+
+// Codes returns the operator's leases, expired ones included (until TTL
+// deletes them, a day after they expire).
+func (s *Store) Codes(ctx context.Context, tenantID, operatorID string) ([]relay.CodeLease, error) {
+	items, err := s.query(ctx, &dynamodb.QueryInput{
+		ConsistentRead:            aws.Bool(true),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(codesPK(tenantID, operatorID))},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list codes of %s/%s: %w", tenantID, operatorID, err)
+	}
+	ls := make([]relay.CodeLease, 0, len(items))
+	for _, item := range items {
+		var l relay.CodeLease
+		if err := decode(item, &l); err != nil {
+			return nil, fmt.Errorf("list codes of %s/%s: %w", tenantID, operatorID, err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+// windowStart returns the start, in Unix nanoseconds, of the fixed window
+// of the given length that contains now.
+func windowStart(now time.Time, window time.Duration) int64 {
+	n, w := now.UnixNano(), int64(window)
+	m := n % w
+	if m < 0 {
+		m += w
+	}
+	return n - m
+}
+
+// Take counts one use of key in the fixed window containing now and reports
+// whether the count stayed within limit.
+func (s *Store) Take(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, error) {
+	if key == "" || window <= 0 {
+		return false, fmt.Errorf("take %s: %w", key, invalid("take needs a key and a positive window"))
+	}
+	start := windowStart(now, window)
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: itemKey(takePK(key), windowSK(start)),
+		UpdateExpression:         aws.String("ADD #n :one SET #ttl = :ttl"),
+		ExpressionAttributeNames: map[string]string{"#n": attrCount, "#ttl": attrTTL},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": num(1),
+			":ttl": num(ttlOf(time.Unix(0, start).Add(window + counterGrace))),
+		},
+		ReturnValues: types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return false, fmt.Errorf("take %s: %w", key, classify(err))
+	}
+	n, err := getN(out.Attributes, attrCount)
+	if err != nil {
+		return false, fmt.Errorf("take %s: %w", key, err)
+	}
+	return n <= int64(limit), nil
+}
+
+// ReserveSlot reserves the earliest instant at or after now that is at
+// least gap after the previous reservation for key.
+func (s *Store) ReserveSlot(ctx context.Context, key string, now time.Time, gap time.Duration) (time.Time, error) {
+	if key == "" {
+		return time.Time{}, fmt.Errorf("reserve slot: %w", invalid("slot key is empty"))
+	}
+	slot, err := s.reserveSlot(ctx, key, now, max(gap, 0))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reserve slot %s: %w", key, err)
+	}
+	return slot, nil
+}
+
+func (s *Store) reserveSlot(ctx context.Context, key string, now time.Time, gap time.Duration) (time.Time, error) {
+	k := itemKey(slotPK(key), slotSK)
+	floor := num(now.UnixNano() - int64(gap))
+	gapSeconds := int64((gap + time.Second - 1) / time.Second)
+	for range maxSlotRounds {
+		// A busy key: the previous reservation is less than gap before now.
+		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &s.table, Key: k,
+			UpdateExpression:          aws.String("SET #last = #last + :gap, #ttl = #ttl + :gapSeconds"),
+			ConditionExpression:       aws.String("#last >= :floor"),
+			ExpressionAttributeNames:  map[string]string{"#last": attrLast, "#ttl": attrTTL},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":gap": num(int64(gap)), ":gapSeconds": num(gapSeconds), ":floor": floor},
+			ReturnValues:              types.ReturnValueUpdatedNew,
+		})
+		if err == nil {
+			last, err := getN(out.Attributes, attrLast)
+			if err != nil {
+				return time.Time{}, err
+			}
+			return time.Unix(0, last).In(now.Location()), nil
+		}
+		if !isConditionFailed(err) {
+			return time.Time{}, classify(err)
+		}
+		// An idle or new key: the slot is now.
+		item := itemKey(slotPK(key), slotSK)
+		item[attrLast], item[attrTTL] = num(now.UnixNano()), num(ttlOf(now.Add(gap+counterGrace)))
+		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: &s.table, Item: item,
+			ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #last < :floor"),
+			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#last": attrLast},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":floor": floor},
+		})
+		if err == nil {
+			return now, nil
+		}
+		if !isConditionFailed(err) {
+			return time.Time{}, classify(err)
+		}
+	}
+	return time.Time{}, relay.Errorf(relay.Transient, "slot contended")
+}
+
+// SetOptOut records whether phone opted out of the tenant's texts. A change
+// older than the recorded one is ignored, so STOP and START delivered out of
+// order keep the later decision.
+func (s *Store) SetOptOut(ctx context.Context, tenantID, phone string, optedOut bool, at time.Time) error {
+	item := itemKey(tenantPK(tenantID), optOutSK(phone))
+	item[attrOptedOut], item[attrAt] = &types.AttributeValueMemberBOOL{Value: optedOut}, num(at.UnixNano())
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #at <= :at"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#at": attrAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": num(at.UnixNano())},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("set opt-out in %s: %w", tenantID, classify(err))
+	}
+	return nil
+}
+
+// OptedOut reports whether phone opted out of the tenant's texts.
+func (s *Store) OptedOut(ctx context.Context, tenantID, phone string) (bool, error) {
+	item, err := s.get(ctx, tenantPK(tenantID), optOutSK(phone))
+	if err != nil {
+		return false, fmt.Errorf("get opt-out in %s: %w", tenantID, err)
+	}
+	v, _ := item[attrOptedOut].(*types.AttributeValueMemberBOOL)
+	return v != nil && v.Value, nil
+}
