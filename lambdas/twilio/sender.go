@@ -196,6 +196,9 @@ func (s *Sender) Send(ctx context.Context, m relay.Message) (relay.Sent, error) 
 		retryAfter   time.Duration
 	)
 	for try := 0; ; try++ {
+		if (unknown && lookups >= s.maxAttempts) || (!unknown && sends >= s.maxAttempts) {
+			break
+		}
 		if try > 0 {
 			d := s.backoff(try, retryAfter)
 			if !fits(ctx, d) {
@@ -206,9 +209,6 @@ func (s *Sender) Send(ctx context.Context, m relay.Message) (relay.Sent, error) 
 			}
 		}
 		if unknown {
-			if lookups >= s.maxAttempts {
-				break
-			}
 			lookups++
 			sent, found, err := s.lookup(ctx, m, unknownSince)
 			if err != nil {

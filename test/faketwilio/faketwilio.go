@@ -47,6 +47,8 @@ type Failure struct {
 	// Drop closes the connection without answering and without acting on the
 	// request.
 	Drop bool
+	// Header is added to the answer, such as Retry-After.
+	Header http.Header
 }
 
 // Request is an API request the fake received.
@@ -440,6 +442,11 @@ func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 }
 
 func (s *Server) writeFailure(w http.ResponseWriter, f Failure) {
+	for k, vs := range f.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
 	switch {
 	case f.Drop:
 		dropConnection(w)
