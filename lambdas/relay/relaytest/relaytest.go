@@ -227,8 +227,12 @@ func testOddIDs(t *testing.T, newStore func(t *testing.T) relay.Store) {
 		}
 	}
 	runLookups(t, s, []lookup{
-		{name: "customer by phone one", want: c1, get: func(ctx context.Context, s relay.Store) (any, error) { return s.CustomerByPhone(ctx, c1.TenantID, c1.Phone) }},
-		{name: "customer by phone two", want: c2, get: func(ctx context.Context, s relay.Store) (any, error) { return s.CustomerByPhone(ctx, c2.TenantID, c2.Phone) }},
+		{name: "customer by phone one", want: c1, get: func(ctx context.Context, s relay.Store) (any, error) {
+			return s.CustomerByPhone(ctx, c1.TenantID, c1.Phone)
+		}},
+		{name: "customer by phone two", want: c2, get: func(ctx context.Context, s relay.Store) (any, error) {
+			return s.CustomerByPhone(ctx, c2.TenantID, c2.Phone)
+		}},
 		{name: "customer two by id", want: c2, get: func(ctx context.Context, s relay.Store) (any, error) { return s.Customer(ctx, c2.TenantID, "x") }},
 		{name: "operator by escaped-looking phone", want: o1, get: func(ctx context.Context, s relay.Store) (any, error) { return s.OperatorByPhone(ctx, "a", "p%23") }},
 		{name: "operator by separator phone", want: o2, get: func(ctx context.Context, s relay.Store) (any, error) { return s.OperatorByPhone(ctx, "a", "p#") }},
