@@ -20,6 +20,14 @@ import (
 // TestStore runs the contract suite against the stores newStore returns.
 // Every subtest calls newStore once and expects an empty store that lives
 // until the subtest ends (register cleanup with t.Cleanup).
+//
+// Beyond the comments of relay.Store, the suite requires three things that
+// keep tenants apart and state sane: a published number routes to one tenant
+// only (PutTenant with a number another tenant lists is a Conflict and
+// stores nothing); entries and relays without their key (and Take without a
+// window) are Invalid; and SetOptOut ignores a change older than the
+// recorded one, so STOP and START delivered out of order keep the later.
+// UpdateRelay of a relay that does not exist is NotFound, not Conflict.
 func TestStore(t *testing.T, newStore func(t *testing.T) relay.Store) {
 	t.Helper()
 	groups := []struct {
