@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,15 +85,26 @@ func start(node, cli string) (*server, error) {
 	cmd.Stdout = &readyWriter{ready: ready}
 	stderr := &limitedBuffer{max: 8 << 10}
 	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
 	srv := &server{endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, exited: make(chan struct{})}
 	var waitErr error
+	started := make(chan error)
 	go func() {
+		// Pdeathsig fires when the thread that started the child exits, and
+		// the runtime may end threads; holding this one until the child is
+		// reaped keeps the signal for the test binary's death only.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		waitErr = cmd.Wait()
 		close(srv.exited)
 	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
 
 	timer := time.NewTimer(startTimeout)
 	defer timer.Stop()
