@@ -15,18 +15,18 @@
 // string in the attribute data; beside it sit the key attributes and the
 // attributes that conditions and TTL read.
 //
-//	item        pk                     sk                 gsi1pk                              gsi1sk  other attributes
-//	tenant      TENANT#<tenant>        TENANT             TENANTS                             <tenant> data
-//	number      NUMBER#<number>        NUMBER                                                        tenant_id
-//	operator    TENANT#<tenant>        OPERATOR#<id>      TENANT#<tenant>#OPERATOR_PHONE#<phone>  <id>  data
-//	customer    TENANT#<tenant>        CUSTOMER#<id>      TENANT#<tenant>#CUSTOMER_PHONE#<phone>  <id>  data
-//	job         TENANT#<tenant>        JOB#<id>           TENANT#<tenant>#CUSTOMER_JOBS#<customer> <id> data
-//	opt-out     TENANT#<tenant>        OPTOUT#<phone>                                                opted_out (BOOL), at (N, ns)
-//	relay       RELAY#<message sid>    RELAY                                                         tenant_id, version (N), data, ttl
-//	claim       CLAIM#<key>            CLAIM                                                         claimed_at, expires_at (N, ns), ttl
-//	code lease  CODES#<tenant>#<op>    CODE#<code>                                                   relay_id, expires_at (N, ns), data, ttl
-//	take        TAKE#<key>             WINDOW#<start ns>                                             n (N), ttl
-//	slot        SLOT#<key>             SLOT                                                          last (N, ns), ttl
+//	item        pk                   sk                 gsi1pk                                    gsi1sk    other attributes
+//	tenant      TENANT#<tenant>      TENANT             TENANTS                                   <tenant>  data
+//	number      NUMBER#<number>      NUMBER                                                                 tenant_id
+//	operator    TENANT#<tenant>      OPERATOR#<id>      TENANT#<tenant>#OPERATOR_PHONE#<phone>    <id>      data
+//	customer    TENANT#<tenant>      CUSTOMER#<id>      TENANT#<tenant>#CUSTOMER_PHONE#<phone>    <id>      data
+//	job         TENANT#<tenant>      JOB#<id>           TENANT#<tenant>#CUSTOMER_JOBS#<customer>  <id>      data
+//	opt-out     TENANT#<tenant>      OPTOUT#<phone>                                                         opted_out (BOOL), at (N, ns)
+//	relay       RELAY#<message sid>  RELAY                                                                  tenant_id, version (N), data, ttl
+//	claim       CLAIM#<key>          CLAIM                                                                  claimed_at, expires_at (N, ns), ttl
+//	code lease  CODES#<tenant>#<op>  CODE#<code>                                                            relay_id, expires_at (N, ns), data, ttl
+//	take        TAKE#<key>           WINDOW#<start ns>                                                      n (N), ttl
+//	slot        SLOT#<key>           SLOT                                                                   last (N, ns), ttl
 //
 // A tenant's directory entries and opt-outs share the partition TENANT#<tenant>,
 // so an admin tool can list them with one Query; relays, claims, leases and
@@ -90,4 +90,11 @@
 // ConditionalCheckFailedException is a relay Conflict; throttling, 5xx
 // answers and network failures are Transient; a missing item is NotFound;
 // anything else is Internal. Errors wrap the SDK's error with %w.
+//
+// # Permissions
+//
+// The store calls GetItem, PutItem, UpdateItem, DeleteItem and Query on the
+// table, and Query on index/gsi1. CreateTable also calls CreateTable,
+// DescribeTable, DescribeTimeToLive and UpdateTimeToLive; deployed code
+// never needs those.
 package dynamo
