@@ -2,6 +2,7 @@ package s3audit
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -87,6 +88,29 @@ func TestBucketPutGet(t *testing.T) {
 		_, err = b.Get(ctx, "audit/qdn/2024/01/15/missing.json")
 		if got, want := relay.KindOf(err), relay.NotFound; err == nil || got != want {
 			t.Errorf("Get missing: got kind %v (err %v), want %v", got, err, want)
+		}
+	})
+}
+
+func TestBucketPutRace(t *testing.T) {
+	forEachBucket(t, func(t *testing.T, b Bucket) {
+		const writers = 8
+		errs := make(chan error, writers)
+		for i := range writers {
+			go func() { errs <- b.Put(context.Background(), "audit/t/race.json", []byte(fmt.Sprintf(`{"w":%d}`, i))) }()
+		}
+		ok := 0
+		for range writers {
+			err := <-errs
+			switch {
+			case err == nil:
+				ok++
+			case relay.KindOf(err) != relay.Conflict:
+				t.Errorf("Put: got %v, want nil or a conflict", err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("got %d successful writers of one key, want 1", ok)
 		}
 	})
 }

@@ -55,8 +55,9 @@ func (b *DirBucket) path(key string) string {
 	return filepath.Join(b.dir, filepath.FromSlash(key))
 }
 
-// Put writes body to a temporary file beside the target and renames it
-// into place, refusing with Conflict if the key exists already.
+// Put writes body to a temporary file beside the target and links it into
+// place; the link fails if the key exists, so two writers of one key cannot
+// both succeed and a reader never sees half an object.
 func (b *DirBucket) Put(ctx context.Context, key string, body []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
@@ -65,43 +66,54 @@ func (b *DirBucket) Put(ctx context.Context, key string, body []byte) error {
 		return relay.Wrap(relay.Transient, err, "audit storage error")
 	}
 	p := b.path(key)
-	if _, err := os.Stat(p); err == nil {
-		return relay.Errorf(relay.Conflict, "object %s exists", key)
-	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("put object %s: %w", key, relay.Wrap(relay.Internal, err, "audit storage error"))
 	}
-	if err := writeAtomic(p, body); err != nil {
+	tmp, err := writeTemp(filepath.Dir(p), body)
+	if err != nil {
+		return fmt.Errorf("put object %s: %w", key, relay.Wrap(relay.Internal, err, "audit storage error"))
+	}
+	defer os.Remove(tmp)
+	err = os.Link(tmp, p)
+	if errors.Is(err, fs.ErrExist) {
+		return relay.Errorf(relay.Conflict, "object %s exists", key)
+	}
+	if err != nil {
+		// A file system without hard links: check, then rename.
+		if _, serr := os.Stat(p); serr == nil {
+			return relay.Errorf(relay.Conflict, "object %s exists", key)
+		}
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
 		return fmt.Errorf("put object %s: %w", key, relay.Wrap(relay.Internal, err, "audit storage error"))
 	}
 	return nil
 }
 
-// writeAtomic writes body to a temporary file in p's directory, syncs it
-// and renames it to p.
-func writeAtomic(p string, body []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(p), tmpPrefix+"*")
+// writeTemp writes body to a new synced temporary file in dir and returns
+// its path.
+func writeTemp(dir string, body []byte) (string, error) {
+	f, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
-		return err
+		return "", err
 	}
 	tmp := f.Name()
-	_, werr := f.Write(body)
-	if werr == nil {
-		werr = f.Sync()
+	_, err = f.Write(body)
+	if err == nil {
+		err = f.Sync()
 	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
 	}
-	if werr == nil {
-		werr = os.Rename(tmp, p)
-	}
-	if werr != nil {
+	if err != nil {
 		_ = os.Remove(tmp)
+		return "", err
 	}
-	return werr
+	return tmp, nil
 }
 
 // Get reads the file stored under key.

@@ -162,7 +162,15 @@ func (l *Log) Query(ctx context.Context, q relay.AuditQuery) (relay.AuditPage, e
 	}
 
 	page := relay.AuditPage{Records: []relay.AuditEvent{}}
-	batch := min(max(2*limit, 100), 1000)
+	// Without content filters every key in range is a record, so listing
+	// one more than the page tells whether another page follows; with them,
+	// list generously to save round trips.
+	filtered := q.CustomerID != "" || q.Operator != "" || q.MessageSid != ""
+	batch := limit + 1
+	if filtered {
+		batch = 4 * limit
+	}
+	batch = min(max(batch, 2), 1000)
 	scanned := 0
 	for {
 		keys, more, err := l.bucket.List(ctx, prefix, start, batch)
@@ -175,10 +183,18 @@ func (l *Log) Query(ctx context.Context, q relay.AuditQuery) (relay.AuditPage, e
 				break
 			}
 		}
-		// Read the listed objects a chunk at a time, the chunk no larger than
-		// the events still wanted, so a short page reads little.
+		// Read the listed objects a chunk at a time: as many as records are
+		// still wanted, or with filters at least a parallel round's worth.
 		for off := 0; off < len(keys); {
-			n := min(max(limit-len(page.Records), l.parallelism), len(keys)-off, l.scanLimit-scanned)
+			n := limit - len(page.Records)
+			if filtered {
+				n = max(n, l.parallelism)
+			}
+			n = min(n, len(keys)-off, l.scanLimit-scanned)
+			if n <= 0 {
+				page.Next = encodeCursor(keys[off-1])
+				return page, nil
+			}
 			chunk := keys[off : off+n]
 			events, err := l.read(ctx, chunk)
 			if err != nil {

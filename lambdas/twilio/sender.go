@@ -177,10 +177,10 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 // destination; Invalid when it refuses the message; Internal for credential
 // and account faults. Twilio's error code is available through relay.CodeOf.
 //
-// When an attempt ends without an answer after the request was written, Send
+// When an attempt ends without an answer after the request went out, Send
 // does not resend blindly: it lists the recent messages from m.From to m.To
-// and returns one with the same body created since that attempt began; only
-// when there is none does it send again.
+// and returns one with the same body created since the first unanswered
+// attempt began; only when there is none does it send again.
 func (s *Sender) Send(ctx context.Context, m relay.Message) (relay.Sent, error) {
 	if m.To == "" || m.From == "" || m.Body == "" {
 		return relay.Sent{}, relay.Errorf(relay.Invalid, "twilio: message needs from, to and body")
@@ -190,7 +190,7 @@ func (s *Sender) Send(ctx context.Context, m relay.Message) (relay.Sent, error) 
 	var (
 		lastErr      error
 		unknown      bool      // an unanswered attempt may have created the message
-		unknownSince time.Time // start of the first such attempt
+		unknownSince time.Time // start of the first unanswered attempt
 		sends        int
 		lookups      int
 		retryAfter   time.Duration
@@ -234,9 +234,12 @@ func (s *Sender) Send(ctx context.Context, m relay.Message) (relay.Sent, error) 
 		}
 		lastErr, retryAfter = err, ra
 		if reached {
-			if !unknown {
-				unknown, unknownSince = true, start
+			// Keep the earliest start: a message an earlier attempt created
+			// may show up in the list later than a lookup that missed it.
+			if unknownSince.IsZero() {
+				unknownSince = start
 			}
+			unknown = true
 			continue
 		}
 		if !relay.IsKind(err, relay.Transient) {

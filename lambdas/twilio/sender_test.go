@@ -3,6 +3,7 @@ package twilio_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -280,7 +281,7 @@ func TestSendRetries(t *testing.T) {
 			wantSleeps: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond},
 		},
 		{
-			name: "refused connection before anything was sent",
+			name: "outage page without Twilio's JSON",
 			setup: func(s *faketwilio.Server) {
 				s.FailNext(1, faketwilio.Failure{Status: 503, RawBody: "<html>503 Service Unavailable</html>"})
 			},
@@ -509,6 +510,32 @@ func TestSendUnknownOutcomeIgnoresOlderTwin(t *testing.T) {
 	}
 	if got := len(h.srv.Messages()); got != 2 {
 		t.Errorf("got %d messages, want 2", got)
+	}
+}
+
+// TestSendConnectionRefused checks that a request that never left is retried
+// without a lookup and without being reported as of unknown outcome.
+func TestSendConnectionRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var sleeps int
+	s, err := twilio.New(twilio.Config{
+		AccountSID: "AC1", AuthToken: "token", BaseURL: "http://" + addr,
+		Sleep: func(context.Context, time.Duration) error { sleeps++; return nil },
+	})
+	if err != nil {
+		t.Fatalf("new sender: %v", err)
+	}
+	_, err = s.Send(context.Background(), msg("hi"))
+	if !relay.IsKind(err, relay.Transient) || errors.Is(err, twilio.ErrUnknownOutcome) {
+		t.Errorf("got %v, want a transient error of known outcome", err)
+	}
+	if want := twilio.DefaultMaxAttempts - 1; sleeps != want {
+		t.Errorf("got %d sleeps, want %d", sleeps, want)
 	}
 }
 

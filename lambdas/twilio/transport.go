@@ -16,8 +16,8 @@ import (
 )
 
 // exchange records what the transport saw of one API call, which twilio-go
-// does not expose: whether the request was fully written (so Twilio may have
-// acted on it) and the HTTP status and Retry-After of the last response.
+// does not expose: whether the request went out (so Twilio may have acted on
+// it) and the HTTP status and Retry-After of the last response.
 type exchange struct {
 	wrote atomic.Bool
 
@@ -44,12 +44,12 @@ type roundTripper struct {
 }
 
 func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Counting the request as written once its headers are out errs on the
+	// safe side: a request cut off mid-body costs one needless lookup, while
+	// one whose write is reported after a timeout fired would otherwise be
+	// resent blindly.
 	trace := &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				t.ex.wrote.Store(true)
-			}
-		},
+		WroteHeaders: func() { t.ex.wrote.Store(true) },
 	}
 	r := req.Clone(httptrace.WithClientTrace(t.ctx, trace))
 	if t.target != nil {

@@ -1,0 +1,94 @@
+// Package awsapp is the composition root shared by the Lambda functions: it
+// builds the AWS clients once per cold start, reads the secrets by ARN and
+// wires the adapters into a relay.Service. The mains only load config, call
+// Build and start their handler.
+package awsapp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/dynamo"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/emf"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/s3audit"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/secrets"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/sqstimer"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/twilio"
+)
+
+// App is what a Lambda function serves with.
+type App struct {
+	Service *relay.Service
+	Store   *dynamo.Store
+	Audit   *s3audit.Log
+	Timer   *sqstimer.Timer
+	Twilio  config.TwilioSecret
+	// OriginVerify is the origin-verify header value, when the function reads it.
+	OriginVerify string
+	Log          *slog.Logger
+}
+
+// Logger returns the JSON logger Lambda functions write to stdout.
+func Logger(level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+}
+
+// Build wires the relay for a Lambda function.
+func Build(ctx context.Context, cfg config.Lambda, awsCfg aws.Config, log *slog.Logger) (*App, error) {
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	tw, err := secrets.Twilio(ctx, sm, cfg.TwilioSecretARN)
+	if err != nil {
+		return nil, fmt.Errorf("load twilio secret: %w", err)
+	}
+	app := &App{Twilio: tw, Log: log}
+	if cfg.OriginVerifySecretARN != "" {
+		if app.OriginVerify, err = secrets.String(ctx, sm, cfg.OriginVerifySecretARN); err != nil {
+			return nil, fmt.Errorf("load origin-verify secret: %w", err)
+		}
+	}
+	sender, err := twilio.New(twilio.Config{AccountSID: tw.AccountSID, AuthToken: tw.AuthToken,
+		BaseURL: cfg.TwilioAPIBaseURL, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	if err != nil {
+		return nil, fmt.Errorf("twilio client: %w", err)
+	}
+	app.Store = dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName)
+	app.Audit = s3audit.New(s3audit.NewS3Bucket(s3.NewFromConfig(awsCfg), cfg.AuditBucket, ""), s3audit.WithLogger(log))
+	app.Timer = sqstimer.New(sqs.NewFromConfig(awsCfg), cfg.TimerQueueURL)
+	app.Service = &relay.Service{Store: app.Store, Sender: sender, Timer: app.Timer, Audit: app.Audit,
+		Metrics: emf.New(os.Stdout), Log: log, CallbackURL: CallbackURL(cfg.PublicBaseURL)}
+	return app, nil
+}
+
+// CallbackURL builds each forward's StatusCallback under the public URL, so
+// delivery reports reach the relay through the same signed entry as texts.
+func CallbackURL(base string) func(tenant, relayID string, attempt int) string {
+	return func(tenant, relayID string, attempt int) string {
+		q := url.Values{"tenant": {tenant}, "relay": {relayID}, "attempt": {fmt.Sprint(attempt)}}
+		return base + "/api/sms/delivery?" + q.Encode()
+	}
+}
+
+// Exporter writes maintenance.json from an audit log.
+func Exporter(audit *s3audit.Log) func(ctx context.Context, w io.Writer, tenant string, since, until time.Time) error {
+	return func(ctx context.Context, w io.Writer, tenant string, since, until time.Time) error {
+		recs, err := s3audit.Export(ctx, audit, tenant, since, until)
+		if err != nil {
+			return err
+		}
+		return s3audit.WriteJSON(w, recs)
+	}
+}

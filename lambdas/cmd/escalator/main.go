@@ -1,0 +1,41 @@
+// Command escalator is the Lambda function fed by the ack-timer queue: each
+// delayed message is a tick that escalates, sends a paced text or does
+// nothing because the relay moved on.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/awsapp"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
+)
+
+func main() {
+	if err := run(context.Background(), os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "escalator:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	cfg, err := config.LoadLambda(getenv, config.EscalatorEnv)
+	if err != nil {
+		return err
+	}
+	log := awsapp.Logger(cfg.LogLevel)
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	app, err := awsapp.Build(ctx, cfg, awsCfg, log)
+	if err != nil {
+		return err
+	}
+	lambda.StartWithOptions(app.Timer.Handler(app.Service, log), lambda.WithContext(ctx))
+	return nil
+}
