@@ -43,6 +43,7 @@ type roundTripper struct {
 	ex     *exchange
 }
 
+// RoundTrip sends a copy of req bound to the call's context and base URL.
 func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Counting the request as written once its headers are out errs on the
 	// safe side: a request cut off mid-body costs one needless lookup, while

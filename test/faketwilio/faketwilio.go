@@ -34,7 +34,8 @@ import (
 
 // Failure is an injected answer that replaces the normal one.
 type Failure struct {
-	// Status is the HTTP status; Code and Message fill Twilio's error body.
+	// Status is the HTTP status (500 if zero); Code and Message fill
+	// Twilio's error body.
 	Status  int
 	Code    int
 	Message string
@@ -447,15 +448,19 @@ func (s *Server) writeFailure(w http.ResponseWriter, f Failure) {
 			w.Header().Add(k, v)
 		}
 	}
+	status := f.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
 	switch {
 	case f.Drop:
 		dropConnection(w)
 	case f.RawBody != "":
 		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(f.Status)
+		w.WriteHeader(status)
 		_, _ = w.Write([]byte(f.RawBody))
 	default:
-		writeJSON(w, f.Status, twilioError(f.Status, f.Code, f.Message))
+		writeJSON(w, status, twilioError(status, f.Code, f.Message))
 	}
 }
 
