@@ -191,8 +191,13 @@ func (l *Log) Query(ctx context.Context, q relay.AuditQuery) (relay.AuditPage, e
 				n = max(n, l.parallelism)
 			}
 			n = min(n, len(keys)-off, l.scanLimit-scanned)
-			if n <= 0 {
-				page.Next = encodeCursor(keys[off-1])
+			if n <= 0 { // the scan budget is spent: continue after what was read
+				if last := start; off > 0 || last != "" {
+					if off > 0 {
+						last = keys[off-1]
+					}
+					page.Next = encodeCursor(last)
+				}
 				return page, nil
 			}
 			chunk := keys[off : off+n]
