@@ -192,10 +192,11 @@ func (l *Log) Query(ctx context.Context, q relay.AuditQuery) (relay.AuditPage, e
 			}
 			n = min(n, len(keys)-off, l.scanLimit-scanned)
 			if n <= 0 { // the scan budget is spent: continue after what was read
-				if last := start; off > 0 || last != "" {
-					if off > 0 {
-						last = keys[off-1]
-					}
+				last := start
+				if off > 0 {
+					last = keys[off-1]
+				}
+				if last != "" {
 					page.Next = encodeCursor(last)
 				}
 				return page, nil
