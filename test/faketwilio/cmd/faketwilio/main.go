@@ -32,6 +32,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("faketwilio", flag.ContinueOnError)
+	fs.SetOutput(stdout)
 	addr := fs.String("addr", "127.0.0.1:8089", "listen address")
 	sid := fs.String("account-sid", "AC00000000000000000000000000000000", "account sid to accept (alphanumeric)")
 	token := fs.String("auth-token", "fa4e0000000000000000000000000000", "auth token to accept and sign with (alphanumeric)")
