@@ -18,6 +18,8 @@ help: ## Show this help.
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@# aws-cdk ships Go template files; a go.mod here keeps them out of ./...
+	@printf 'module ignore/node_modules\n' > node_modules/go.mod
 	@touch $@
 
 test/node_modules/.installed: test/package.json test/package-lock.json

@@ -28,8 +28,15 @@ type Store struct {
 	leases    map[string]relay.CodeLease
 	counters  map[string]int
 	slots     map[string]time.Time
-	optOuts   map[string]bool
+	optOuts   map[string]optOut
 }
+
+type optOut struct {
+	out bool
+	at  time.Time
+}
+
+func invalid(format string, args ...any) error { return relay.Errorf(relay.Invalid, format, args...) }
 
 // New returns an empty Store.
 func New() *Store {
@@ -37,7 +44,7 @@ func New() *Store {
 		tenants: map[string]relay.Tenant{}, operators: map[string]relay.Operator{},
 		customers: map[string]relay.Customer{}, jobs: map[string]relay.Job{},
 		relays: map[string][]byte{}, claims: map[string]time.Time{}, leases: map[string]relay.CodeLease{},
-		counters: map[string]int{}, slots: map[string]time.Time{}, optOuts: map[string]bool{},
+		counters: map[string]int{}, slots: map[string]time.Time{}, optOuts: map[string]optOut{},
 	}
 }
 
@@ -147,14 +154,27 @@ func (s *Store) JobsForCustomer(_ context.Context, tenantID, customerID string) 
 
 // PutTenant stores a tenant.
 func (s *Store) PutTenant(_ context.Context, t relay.Tenant) error {
+	if t.ID == "" {
+		return invalid("tenant id is required")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, o := range s.tenants {
+		for _, n := range t.Numbers {
+			if o.ID != t.ID && o.HasNumber(n) {
+				return relay.Errorf(relay.Conflict, "number %s is published by tenant %s", n, o.ID)
+			}
+		}
+	}
 	s.tenants[t.ID] = t
 	return nil
 }
 
 // PutOperator stores an operator.
 func (s *Store) PutOperator(_ context.Context, o relay.Operator) error {
+	if o.TenantID == "" || o.ID == "" {
+		return invalid("operator tenant and id are required")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.operators[key(o.TenantID, o.ID)] = o
@@ -163,6 +183,9 @@ func (s *Store) PutOperator(_ context.Context, o relay.Operator) error {
 
 // PutCustomer stores a customer.
 func (s *Store) PutCustomer(_ context.Context, c relay.Customer) error {
+	if c.TenantID == "" || c.ID == "" {
+		return invalid("customer tenant and id are required")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.customers[key(c.TenantID, c.ID)] = c
@@ -171,6 +194,9 @@ func (s *Store) PutCustomer(_ context.Context, c relay.Customer) error {
 
 // PutJob stores a job.
 func (s *Store) PutJob(_ context.Context, j relay.Job) error {
+	if j.TenantID == "" || j.ID == "" {
+		return invalid("job tenant and id are required")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.jobs[key(j.TenantID, j.ID)] = j
@@ -179,6 +205,9 @@ func (s *Store) PutJob(_ context.Context, j relay.Job) error {
 
 // CreateRelay stores a new relay; Conflict if its id exists.
 func (s *Store) CreateRelay(_ context.Context, r *relay.Relay) error {
+	if r.ID == "" {
+		return invalid("relay id is required")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.relays[r.ID]; ok {
@@ -233,6 +262,9 @@ func (s *Store) UpdateRelay(_ context.Context, r *relay.Relay) error {
 
 // Claim records key once until it expires.
 func (s *Store) Claim(_ context.Context, k string, now, expires time.Time) error {
+	if k == "" {
+		return invalid("claim key is required")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if exp, ok := s.claims[k]; ok && exp.After(now) {
@@ -280,6 +312,9 @@ func (s *Store) Codes(_ context.Context, tenantID, operatorID string) ([]relay.C
 
 // Take counts a use of key in a fixed window.
 func (s *Store) Take(_ context.Context, k string, limit int, window time.Duration, now time.Time) (bool, error) {
+	if k == "" || window <= 0 {
+		return false, invalid("take needs a key and a positive window")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	wk := key(k, now.Truncate(window).String())
@@ -303,10 +338,14 @@ func (s *Store) ReserveSlot(_ context.Context, k string, now time.Time, gap time
 }
 
 // SetOptOut records a phone's opt-out state for a tenant.
-func (s *Store) SetOptOut(_ context.Context, tenantID, phone string, optedOut bool, _ time.Time) error {
+func (s *Store) SetOptOut(_ context.Context, tenantID, phone string, optedOut bool, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.optOuts[key(tenantID, phone)] = optedOut
+	k := key(tenantID, phone)
+	if cur, ok := s.optOuts[k]; ok && at.Before(cur.at) {
+		return nil // an older STOP/START never overrides a newer one
+	}
+	s.optOuts[k] = optOut{out: optedOut, at: at}
 	return nil
 }
 
@@ -314,7 +353,7 @@ func (s *Store) SetOptOut(_ context.Context, tenantID, phone string, optedOut bo
 func (s *Store) OptedOut(_ context.Context, tenantID, phone string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.optOuts[key(tenantID, phone)], nil
+	return s.optOuts[key(tenantID, phone)].out, nil
 }
 
 // Ping always succeeds.

@@ -1,0 +1,13 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/memstore"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/relay/relaytest"
+)
+
+func TestContract(t *testing.T) {
+	relaytest.TestStore(t, func(*testing.T) relay.Store { return memstore.New() })
+}
