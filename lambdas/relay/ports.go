@@ -22,7 +22,9 @@ type Directory interface {
 }
 
 // Loader writes directory entries; the dev server's data file and the admin
-// CLI use it. Put replaces an entry with the same key.
+// CLI use it. Put replaces an entry with the same key; an entry without its
+// tenant or id is Invalid, and a tenant number another tenant publishes is a
+// Conflict (routing by number must never depend on write order).
 type Loader interface {
 	PutTenant(ctx context.Context, t Tenant) error
 	PutOperator(ctx context.Context, o Operator) error
@@ -43,7 +45,7 @@ type Store interface {
 	// Relay returns the relay with the given id (inbound MessageSid).
 	Relay(ctx context.Context, id string) (Relay, error)
 	// UpdateRelay stores r if the stored version equals r.Version, then
-	// increments r.Version; Conflict otherwise.
+	// increments r.Version; Conflict otherwise, NotFound for an unknown relay.
 	UpdateRelay(ctx context.Context, r *Relay) error
 
 	// Claim records key once; Conflict if it is already claimed and unexpired.
@@ -65,7 +67,8 @@ type Store interface {
 	// least gap after the previous reservation for key, and returns it.
 	ReserveSlot(ctx context.Context, key string, now time.Time, gap time.Duration) (time.Time, error)
 
-	// SetOptOut records whether a phone opted out of a tenant's texts (STOP/START).
+	// SetOptOut records whether a phone opted out of a tenant's texts
+	// (STOP/START); a change older than the stored one is ignored.
 	SetOptOut(ctx context.Context, tenantID, phone string, optedOut bool, at time.Time) error
 	// OptedOut reports whether the phone opted out of the tenant's texts.
 	OptedOut(ctx context.Context, tenantID, phone string) (bool, error)
@@ -143,7 +146,9 @@ type AuditQuery struct {
 	Cursor string
 }
 
-// AuditPage is one page of audit events in time order and the cursor of the next.
+// AuditPage is one page of audit events in time order and the cursor of the
+// next. A page may be empty and still carry a Next when the reader stopped at
+// its scan budget; callers page until Next is empty.
 type AuditPage struct {
 	Records []AuditEvent `json:"records"`
 	Next    string       `json:"next"`
