@@ -19,11 +19,12 @@ const (
 	DefaultPace = time.Second
 	// DefaultRelayTTL is how long relays and claims are kept in the store.
 	DefaultRelayTTL = 30 * 24 * time.Hour
-	// DefaultLeaseTTL is how long a reply code stays valid for an operator.
-	// Codes outlive the relay's acknowledgement on purpose: a late "2 OK" is
-	// answered with who has the relay, and the acknowledging operator keeps
-	// talking to the customer with "2 <text>".
-	DefaultLeaseTTL = 12 * time.Hour
+	// DefaultLeaseGrace is how long a reply code outlives the longest life of
+	// its relay (every window of every pass). Codes outlive the relay's
+	// acknowledgement on purpose: a late "2 OK" is answered with who has the
+	// relay, and the acknowledging operator keeps talking to the customer
+	// with "2 <text>"; after that the code is free for the next relay.
+	DefaultLeaseGrace = time.Hour
 	// DefaultAutoReplyLimit automatic replies per DefaultAutoReplyWindow to
 	// one number stop two robots from texting each other forever.
 	DefaultAutoReplyLimit  = 5
@@ -52,9 +53,10 @@ type Service struct {
 	// CallbackURL returns the StatusCallback URL of an attempt; nil or "" means none.
 	CallbackURL func(tenantID, relayID string, attempt int) string
 
-	Pace            time.Duration
-	RelayTTL        time.Duration
-	LeaseTTL        time.Duration
+	Pace     time.Duration
+	RelayTTL time.Duration
+	// LeaseGrace overrides DefaultLeaseGrace.
+	LeaseGrace      time.Duration
 	AutoReplyLimit  int
 	AutoReplyWindow time.Duration
 }
@@ -397,7 +399,8 @@ func (s *Service) plan(ctx context.Context, t Tenant, r *Relay, reason, target, 
 		r.AckedAt, r.AckedBy = time.Time{}, ""
 	}
 	if !a.Fallback {
-		code, err := s.leaseCode(ctx, t.ID, a.OperatorID, r.ID, now)
+		life := r.AckTimeout * time.Duration(max(len(r.Chain), 1)*(r.Repeat+1))
+		code, err := s.leaseCode(ctx, t.ID, a.OperatorID, r.ID, now, now.Add(life+orDefault(s.LeaseGrace, DefaultLeaseGrace)))
 		if err != nil {
 			return step{}, err
 		}
@@ -456,7 +459,7 @@ func (s *Service) releaseStep(ctx context.Context, tenantID string, st step, rel
 // leaseCode reserves the smallest reply code not held by another of the
 // operator's unexpired leases. A relay that already holds a code for the
 // operator keeps it.
-func (s *Service) leaseCode(ctx context.Context, tenantID, operatorID, relayID string, now time.Time) (int, error) {
+func (s *Service) leaseCode(ctx context.Context, tenantID, operatorID, relayID string, now, expires time.Time) (int, error) {
 	for range updateRetries {
 		leases, err := s.Store.Codes(ctx, tenantID, operatorID)
 		if err != nil {
@@ -477,7 +480,7 @@ func (s *Service) leaseCode(ctx context.Context, tenantID, operatorID, relayID s
 			code++
 		}
 		err = s.Store.ClaimCode(ctx, CodeLease{TenantID: tenantID, OperatorID: operatorID, Code: code,
-			RelayID: relayID, CreatedAt: now, ExpiresAt: now.Add(orDefault(s.LeaseTTL, DefaultLeaseTTL))})
+			RelayID: relayID, CreatedAt: now, ExpiresAt: expires})
 		if err == nil {
 			return code, nil
 		}
