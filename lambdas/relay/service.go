@@ -721,11 +721,18 @@ func (s *Service) Forward(ctx context.Context, tenantID, relayID, operatorID str
 	if by.OperatorID != "" {
 		reason = ReasonPass
 	}
+	step := -1
 	for i := 0; ; i++ {
 		r, err := s.load(ctx, tenantID, relayID)
 		if err != nil {
 			return r, err
 		}
+		// A retry after a lost write is only safe while the relay is still at
+		// the step the caller saw; otherwise someone else already moved it.
+		if step >= 0 && (len(r.Attempts) != step || r.Status != StatusPending) {
+			return r, Errorf(Conflict, "relay %s moved on while it was being forwarded", relayID)
+		}
+		step = len(r.Attempts)
 		t, err := s.Store.Tenant(ctx, r.TenantID)
 		if err != nil {
 			return r, fmt.Errorf("load tenant %s: %w", r.TenantID, err)
