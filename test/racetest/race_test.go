@@ -97,7 +97,7 @@ func race(t *testing.T, st relay.Store, rounds int) {
 		clock.Add(int64(61 * time.Second))
 		var wg sync.WaitGroup
 		run := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
-		for range 2 {
+		for k := range 2 {
 			run(func() {
 				_ = svc.HandleTick(ctx, relay.Tick{Kind: relay.TickAckTimeout, TenantID: "qdn", RelayID: sid, Attempt: 1, Due: now()})
 			})
@@ -107,7 +107,9 @@ func race(t *testing.T, st relay.Store, rounds int) {
 					MessageSid: r.Attempts[0].MessageSid, Status: "undelivered"})
 			})
 			run(func() {
-				_, _ = svc.Forward(ctx, "qdn", sid, "", relay.Actor{OperatorID: "a"})
+				// The operator texts PASS, as Twilio would deliver it.
+				_, _ = svc.HandleInbound(ctx, relay.Inbound{MessageSid: fmt.Sprintf("SM%032d", 500000+2*i+k),
+					From: first, To: number, Body: "PASS"})
 			})
 		}
 		wg.Wait()
