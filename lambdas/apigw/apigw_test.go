@@ -2,14 +2,21 @@ package apigw_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dispatchrelay/dispatch-relay/lambdas/apigw"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/httpapi"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/memstore"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/twilio"
 )
 
 // event builds a payload-v2 event like API Gateway sends after its JWT authorizer.
@@ -67,3 +74,64 @@ func TestHandlerCarriesRequestAndClaims(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhookThroughAPIGateway runs a signed Twilio webhook through the
+// payload v2 adapter into the real handler and domain, as the Lambda does.
+func TestWebhookThroughAPIGateway(t *testing.T) {
+	const base, token, number = "https://relay.example.com", "tok", "+16195550100"
+	st := memstore.New()
+	ctx := context.Background()
+	_ = st.PutTenant(ctx, relay.Tenant{ID: "qdn", Name: "QDN", Numbers: []string{number}, Chain: []string{"a"}})
+	_ = st.PutOperator(ctx, relay.Operator{TenantID: "qdn", ID: "a", Name: "A", Phone: "+16195550111", Active: true})
+	var sent []relay.Message
+	snd := senderFunc(func(m relay.Message) { sent = append(sent, m) })
+	h := httpapi.New(httpapi.Config{
+		Service: &relay.Service{Store: st, Sender: snd, Timer: nopTimer{}, Log: slog.New(slog.DiscardHandler)},
+		Store:   st, Log: slog.New(slog.DiscardHandler),
+		Signature: verifierFunc(func(r *http.Request) bool { return twilio.NewValidator(token, "").ValidRequest(base, r) }),
+	})
+	form := url.Values{"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "From": {"+16195551234"}, "To": {number}, "Body": {"need a pickup"}}
+	for _, b64 := range []bool{false, true} {
+		body := form.Encode()
+		if b64 {
+			body = base64.StdEncoding.EncodeToString([]byte(body))
+		}
+		ev := event("/api/sms/incoming", nil)
+		ev.RawQueryString, ev.Body, ev.IsBase64Encoded = "", body, b64
+		ev.Headers = map[string]string{"content-type": "application/x-www-form-urlencoded",
+			"x-twilio-signature": twilio.Signature(token, base+"/api/sms/incoming", form)}
+		resp, err := Handler(h)(ctx, ev)
+		if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "<Response/>") {
+			t.Fatalf("base64=%v: %d %q %v", b64, resp.StatusCode, resp.Body, err)
+		}
+		if ct := resp.Headers["Content-Type"]; !strings.HasPrefix(ct, "text/xml") {
+			t.Errorf("Content-Type = %q, want text/xml", ct)
+		}
+	}
+	if len(sent) != 1 || sent[0].To != "+16195550111" {
+		t.Errorf("sent %+v, want one forward (the second event is a duplicate)", sent)
+	}
+	ev := event("/api/sms/incoming", nil)
+	ev.Headers = map[string]string{"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": "bad"}
+	ev.Body = form.Encode()
+	if resp, _ := Handler(h)(ctx, ev); resp.StatusCode != 403 {
+		t.Errorf("bad signature through the adapter: %d, want 403", resp.StatusCode)
+	}
+}
+
+type senderFunc func(relay.Message)
+
+func (f senderFunc) Send(_ context.Context, m relay.Message) (relay.Sent, error) {
+	f(m)
+	return relay.Sent{Sid: "SM" + strings.Repeat("1", 32), Status: "queued"}, nil
+}
+
+type nopTimer struct{}
+
+func (nopTimer) Schedule(context.Context, relay.Tick) error { return nil }
+
+type verifierFunc func(*http.Request) bool
+
+func (f verifierFunc) Verify(r *http.Request) bool { return f(r) }
+
+var Handler = apigw.Handler

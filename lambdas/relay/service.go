@@ -334,7 +334,13 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound) (Inbound
 		return res, err
 	}
 	if t.AutoReply != "" {
-		res.Reply = t.AutoReply
+		// Capped like every automatic reply, so an auto-responder on the
+		// customer's side and ours cannot keep texting each other.
+		ok, err := s.Store.Take(ctx, "autoreply:"+t.ID+":"+in.From, orDefault(s.AutoReplyLimit, DefaultAutoReplyLimit),
+			orDefault(s.AutoReplyWindow, DefaultAutoReplyWindow), s.now())
+		if err == nil && ok {
+			res.Reply = t.AutoReply
+		}
 	}
 	return res, nil
 }

@@ -535,3 +535,21 @@ func TestRacesHaveOneWinner(t *testing.T) {
 		}
 	}
 }
+
+func TestCustomerAutoReplyIsCapped(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	ten, _ := h.store.Tenant(ctx, "qdn")
+	ten.AutoReply = "Thanks, a dispatcher will text you shortly."
+	must(t, h.store.PutTenant(ctx, ten))
+	replies := 0
+	for range 12 {
+		if h.text(custPhone, qdnNumber, "are you there?").Reply == ten.AutoReply {
+			replies++
+		}
+		h.advance(2 * time.Second)
+	}
+	if replies != relay.DefaultAutoReplyLimit {
+		t.Errorf("%d auto-replies to one customer in a burst, want %d", replies, relay.DefaultAutoReplyLimit)
+	}
+}
