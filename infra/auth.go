@@ -1,0 +1,89 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Auth is the identity side of the internal routes: the JWT authorizer and, unless an
+// external issuer is configured, the Cognito user pool and the dashboard's app client.
+type Auth struct {
+	UserPool   awscognito.UserPool       // nil with an external issuer
+	Client     awscognito.UserPoolClient // nil with an external issuer
+	Authorizer awsapigatewayv2.IHttpRouteAuthorizer
+}
+
+func newAuth(scope constructs.Construct, s Settings) *Auth {
+	if s.ExternalIssuer() {
+		// External IdP: API Gateway validates signature, issuer, audience and expiry.
+		return &Auth{Authorizer: awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("JwtAuthorizer"), jsii.String(s.JWTIssuer),
+			&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(s.JWTAudience...)})}
+	}
+
+	// The tenant claim (default custom:tenant_id) is a custom attribute; ID tokens carry it.
+	tenantAttr := s.CognitoTenantAttribute()
+	mfa := awscognito.Mfa_REQUIRED
+	if s.CognitoMFA == "optional" {
+		mfa = awscognito.Mfa_OPTIONAL
+	}
+	pool := awscognito.NewUserPool(scope, jsii.String("UserPool"), &awscognito.UserPoolProps{
+		// Users are created by platform engineers with their tenant; nobody signs themselves up.
+		SelfSignUpEnabled: jsii.Bool(false),
+		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
+		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		StandardAttributes: &awscognito.StandardAttributes{
+			Email: &awscognito.StandardAttribute{Required: jsii.Bool(true), Mutable: jsii.Bool(true)},
+		},
+		// The tenant claim. Admins may move a user; the app client cannot write it (see below).
+		CustomAttributes: &map[string]awscognito.ICustomAttribute{
+			tenantAttr: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true), MinLen: jsii.Number(1), MaxLen: jsii.Number(64)}),
+		},
+		// Strong passwords; TOTP as the second factor (no SMS: no SNS role, no toll-fraud surface).
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength: jsii.Number(12), RequireLowercase: jsii.Bool(true), RequireUppercase: jsii.Bool(true),
+			RequireDigits: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
+			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(3)),
+		},
+		Mfa:             mfa,
+		MfaSecondFactor: &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		AccountRecovery: awscognito.AccountRecovery_EMAIL_ONLY,
+		FeaturePlan:     awscognito.FeaturePlan_ESSENTIALS,
+		// Users and their tenant assignments must survive a mistaken delete or stack teardown.
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+	rules := []nagRule{nag("AwsSolutions-COG8", "The Plus feature plan (threat protection) costs per monthly active user; the pool serves a handful of dispatch staff, requires strong passwords and TOTP MFA, and has self sign-up off.")}
+	if mfa == awscognito.Mfa_OPTIONAL {
+		rules = append(rules, nag("AwsSolutions-COG2", "MFA set to optional through the cognitoMfa context value by the platform engineers; TOTP stays available."))
+	}
+	suppress(pool, rules...)
+
+	client := pool.AddClient(jsii.String("DashboardClient"), &awscognito.UserPoolClientOptions{
+		// A browser app cannot keep a client secret.
+		GenerateSecret: jsii.Bool(false),
+		// SRP for the dashboard; admin password auth for platform engineers with IAM credentials.
+		AuthFlows: &awscognito.AuthFlow{UserSrp: jsii.Bool(true), AdminUserPassword: jsii.Bool(true)},
+		// No hosted UI/OAuth redirects to keep safe.
+		DisableOAuth:               jsii.Bool(true),
+		PreventUserExistenceErrors: jsii.Bool(true),
+		EnableTokenRevocation:      jsii.Bool(true),
+		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
+		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
+		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(7)),
+		ReadAttributes: awscognito.NewClientAttributes().
+			WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true), EmailVerified: jsii.Bool(true)}).
+			WithCustomAttributes(jsii.String(tenantAttr)),
+		// Users must not be able to move themselves to another tenant: tenant_id is not writable.
+		WriteAttributes: awscognito.NewClientAttributes().
+			WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true)}),
+	})
+
+	// Cognito's JWT authorizer: issuer https://cognito-idp.<region>.amazonaws.com/<pool id>, audience the client.
+	authorizer := awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("CognitoAuthorizer"), pool,
+		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]awscognito.IUserPoolClient{client}})
+	return &Auth{UserPool: pool, Client: client, Authorizer: authorizer}
+}

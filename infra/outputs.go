@@ -1,0 +1,43 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Output names (stable: docs/deploy.md and scripts read them).
+const (
+	OutputTwilioWebhookURL  = "TwilioWebhookUrl"
+	OutputStatusCallbackURL = "TwilioStatusCallbackUrl"
+	OutputDashboardURL      = "DashboardUrl"
+	OutputTrackURL          = "TrackPageUrl"
+	OutputUserPoolID        = "UserPoolId"
+	OutputUserPoolClientID  = "UserPoolClientId"
+	OutputTwilioSecretARN   = "TwilioSecretArn"
+	OutputDistributionID    = "DistributionId"
+	OutputAlarmTopicARN     = "AlarmTopicArn"
+	OutputDeadLetterURL     = "TimerDeadLetterQueueUrl"
+)
+
+func newOutputs(scope constructs.Construct, s Settings, r *RelayStack) {
+	out := func(id, value, description string) {
+		awscdk.NewCfnOutput(scope, jsii.String(id), &awscdk.CfnOutputProps{Value: jsii.String(value), Description: jsii.String(description)})
+	}
+	outToken := func(id string, value *string, description string) {
+		awscdk.NewCfnOutput(scope, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	}
+	base := s.PublicBaseURL()
+	out(OutputTwilioWebhookURL, base+"/api/sms/incoming", "Twilio console > Phone Numbers > your number > Messaging: 'A message comes in' webhook, HTTP POST")
+	out(OutputStatusCallbackURL, base+"/api/sms/delivery", "Twilio delivery status callback URL (Messaging Service 'Delivery Status Callback'), HTTP POST")
+	out(OutputDashboardURL, base+"/", "Dispatch dashboard")
+	out(OutputTrackURL, base+"/track", "Customer tracking page")
+	if r.Auth.UserPool != nil {
+		outToken(OutputUserPoolID, r.Auth.UserPool.UserPoolId(), "Cognito user pool for dashboard users (custom:tenant_id holds the tenant)")
+		outToken(OutputUserPoolClientID, r.Auth.Client.UserPoolClientId(), "Cognito app client id (the JWT audience)")
+	}
+	outToken(OutputTwilioSecretARN, r.Secrets.Twilio.SecretArn(), "Fill once: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{\"account_sid\":\"AC...\",\"auth_token\":\"...\"}'")
+	outToken(OutputDistributionID, r.Edge.Distribution.DistributionId(), "CloudFront distribution")
+	outToken(OutputAlarmTopicARN, r.Alarms.Topic.TopicArn(), "SNS topic the alarms publish to")
+	outToken(OutputDeadLetterURL, r.Timers.DeadLetters.QueueUrl(), "Dead-letter queue of failed ack timers")
+}

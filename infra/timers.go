@@ -1,0 +1,46 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Timer settings. The runtime sends each ack timer with DelaySeconds = the tenant's
+// ack window (at most 900 s, the SQS limit:
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-timers.html).
+const (
+	escalatorTimeoutSeconds = 30
+	// AWS recommends a visibility timeout of at least six times the consumer's timeout.
+	timerVisibilitySeconds = 6 * escalatorTimeoutSeconds
+	// After this many failed receives a timer goes to the DLQ (and the DLQ alarm fires).
+	timerMaxReceiveCount = 5
+)
+
+// Timers is the ack-timer queue and its dead-letter queue.
+type Timers struct {
+	Queue       awssqs.Queue
+	DeadLetters awssqs.Queue
+}
+
+func newTimers(scope constructs.Construct) *Timers {
+	dlq := awssqs.NewQueue(scope, jsii.String("TimerDeadLetterQueue"), &awssqs.QueueProps{
+		// Encrypted at rest with the SQS-owned key (no KMS grants needed by producers).
+		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
+		// Deny any request not made over TLS.
+		EnforceSSL: jsii.Bool(true),
+		// The longest SQS allows: time to investigate and redrive.
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	q := awssqs.NewQueue(scope, jsii.String("TimerQueue"), &awssqs.QueueProps{
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(timerVisibilitySeconds)),
+		// A timer that cannot be processed for 4 days is moot; the DLQ keeps the evidence.
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(4)),
+		// Poison timers stop retrying and surface on the DLQ alarm.
+		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(timerMaxReceiveCount)},
+	})
+	return &Timers{Queue: q, DeadLetters: dlq}
+}
