@@ -63,6 +63,34 @@ lint: ## gofmt check and go vet.
 bench: ## Run the benchmarks (see docs/benchmarks.md).
 	$(GO) test -run '^$$' -bench . -benchmem ./lambdas/...
 
+# --- CDK (infra/, docs/deploy.md) -------------------------------------------------
+CDK      := npx --no-install cdk
+STACK    := DispatchRelay
+GOLDEN   := infra/testdata/$(STACK).template.json
+# AWS credentials present? (env, profile, SSO/config files). `make diff OFFLINE=1` forces the snapshot diff.
+HAVE_AWS := $(if $(OFFLINE),,$(strip $(AWS_ACCESS_KEY_ID)$(AWS_PROFILE)$(AWS_WEB_IDENTITY_TOKEN_FILE)$(AWS_CONTAINER_CREDENTIALS_FULL_URI)$(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)$(wildcard $(HOME)/.aws/credentials $(HOME)/.aws/config)))
+
+.PHONY: synth
+synth: node_modules/.installed build ## Synthesize the template into cdk.out/ (offline: no AWS credentials, no lookups; cdk-nag runs).
+	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet $(STACK)
+	@echo "wrote cdk.out/$(STACK).template.json"
+
+.PHONY: diff
+diff: synth ## cdk diff against the account when AWS credentials exist; otherwise against the committed snapshot infra/testdata/DispatchRelay.template.json.
+ifneq ($(HAVE_AWS),)
+	$(CDK) diff --app cdk.out $(STACK)
+else
+	@echo "No AWS credentials: comparing with $(GOLDEN) (asset hashes masked)."
+	@rm -rf $(BUILD)/diff && mkdir -p $(BUILD)/diff
+	find cdk.out -maxdepth 1 -type f -exec cp {} $(BUILD)/diff/ \;
+	sed -E 's/[0-9a-f]{64}/ASSET_HASH/g' cdk.out/$(STACK).template.json > $(BUILD)/diff/$(STACK).template.json
+	AWS_EC2_METADATA_DISABLED=true $(CDK) diff --app $(BUILD)/diff --template $(GOLDEN) $(STACK)
+endif
+
+.PHONY: deploy
+deploy: synth ## Deploy the synthesized stack with the current AWS credentials (first time: docs/deploy.md).
+	$(CDK) deploy --app cdk.out --require-approval broadening $(STACK)
+
 .PHONY: clean
 clean: ## Remove build outputs.
 	rm -rf $(BUILD) cdk.out
