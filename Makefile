@@ -68,11 +68,13 @@ CDK      := npx --no-install cdk
 STACK    := DispatchRelay
 GOLDEN   := infra/testdata/$(STACK).template.json
 # AWS credentials present? (env, profile, SSO/config files). `make diff OFFLINE=1` forces the snapshot diff.
+# Extra CLI flags for synth, e.g. CDK_ARGS='-c alarmEmail=oncall@example.com' (cdk.json holds the defaults).
+CDK_ARGS ?=
 HAVE_AWS := $(if $(OFFLINE),,$(strip $(AWS_ACCESS_KEY_ID)$(AWS_PROFILE)$(AWS_WEB_IDENTITY_TOKEN_FILE)$(AWS_CONTAINER_CREDENTIALS_FULL_URI)$(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)$(wildcard $(HOME)/.aws/credentials $(HOME)/.aws/config)))
 
 .PHONY: synth
 synth: node_modules/.installed build ## Synthesize the template into cdk.out/ (offline: no AWS credentials, no lookups; cdk-nag runs).
-	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet $(STACK)
+	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet $(CDK_ARGS) $(STACK)
 	@echo "wrote cdk.out/$(STACK).template.json"
 
 .PHONY: diff

@@ -18,6 +18,8 @@ const (
 	OutputDistributionID    = "DistributionId"
 	OutputAlarmTopicARN     = "AlarmTopicArn"
 	OutputDeadLetterURL     = "TimerDeadLetterQueueUrl"
+	OutputTableName         = "TableName"
+	OutputAuditBucketName   = "AuditBucketName"
 )
 
 func newOutputs(scope constructs.Construct, s Settings, r *RelayStack) {
@@ -29,7 +31,7 @@ func newOutputs(scope constructs.Construct, s Settings, r *RelayStack) {
 	}
 	base := s.PublicBaseURL()
 	out(OutputTwilioWebhookURL, base+"/api/sms/incoming", "Twilio console > Phone Numbers > your number > Messaging: 'A message comes in' webhook, HTTP POST")
-	out(OutputStatusCallbackURL, base+"/api/sms/delivery", "Twilio delivery status callback URL (Messaging Service 'Delivery Status Callback'), HTTP POST")
+	out(OutputStatusCallbackURL, base+"/api/sms/delivery", "Delivery status callback: the relay sets it (with per-message parameters) on every text it sends; nothing to paste")
 	out(OutputDashboardURL, base+"/", "Dispatch dashboard")
 	out(OutputTrackURL, base+"/track", "Customer tracking page")
 	if r.Auth.UserPool != nil {
@@ -39,5 +41,7 @@ func newOutputs(scope constructs.Construct, s Settings, r *RelayStack) {
 	outToken(OutputTwilioSecretARN, r.Secrets.Twilio.SecretArn(), "Fill once: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{\"account_sid\":\"AC...\",\"auth_token\":\"...\"}'")
 	outToken(OutputDistributionID, r.Edge.Distribution.DistributionId(), "CloudFront distribution")
 	outToken(OutputAlarmTopicARN, r.Alarms.Topic.TopicArn(), "SNS topic the alarms publish to")
+	outToken(OutputTableName, r.Data.Table.TableName(), "DynamoDB table (relayctl load -table, RELAY_TABLE_NAME)")
+	outToken(OutputAuditBucketName, r.Audit.Bucket.BucketName(), "Audit bucket (relayctl export -bucket, AUDIT_BUCKET_NAME)")
 	outToken(OutputDeadLetterURL, r.Timers.DeadLetters.QueueUrl(), "Dead-letter queue of failed ack timers")
 }

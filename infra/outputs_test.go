@@ -16,6 +16,8 @@ func TestOutputs(t *testing.T) {
 		OutputDistributionID:    "<Distribution>",
 		OutputAlarmTopicARN:     "<AlarmTopic>",
 		OutputDeadLetterURL:     "<TimerDeadLetterQueue>",
+		OutputTableName:         "<Table>",
+		OutputAuditBucketName:   "<AuditBucket>",
 	} {
 		if got := render(get(outputs, name, "Value")); got != want {
 			t.Errorf("output %s: got %s, want %s", name, got, want)
