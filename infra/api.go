@@ -77,8 +77,11 @@ type accessLogSettings struct {
 	format awsapigateway.AccessLogFormat
 }
 
+// Destination is the access-log group.
 func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination { return a.dest }
-func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat              { return a.format }
+
+// Format is the JSON line written per request.
+func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat { return a.format }
 
 func newAPI(scope constructs.Construct, s Settings, fns *Functions, auth *Auth) *API {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{

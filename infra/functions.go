@@ -73,6 +73,8 @@ func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Aud
 		Timeout:     escalatorTimeoutSeconds, MemoryMB: 256,
 	})
 
+	// Every action below supports resource-level permissions, so no statement needs
+	// Resource "*" (X-Ray's PutTraceSegments would, which is why tracing is off).
 	// State: item reads and conditional writes on the table, Query on the table and gsi1 only.
 	// Explicit statements: grantReadWriteData would add Scan, Batch* and index/*.
 	for _, f := range []*Function{api, esc} {
