@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 	"github.com/dispatchrelay/dispatch-relay/test/faketwilio"
@@ -118,13 +119,14 @@ func TestPassReply(t *testing.T) {
 	w := s.text(acme, numA, "need a pickup")
 	fw := waitMessages(t, s.Fake, 1, 5*time.Second)[0]
 	code := replyCode(t, fw)
+	passed := time.Now()
 	pass := s.text(sergioBackup, numA, fmt.Sprintf("%d PASS", code))
 	if got, want := pass.TwiML(t), "Passed to Sergio."; got != want {
 		t.Errorf("answer to PASS: got %q, want %q", got, want)
 	}
 	next := waitMessages(t, s.Fake, 2, 5*time.Second)[1]
-	took := time.Since(pass.At)
-	t.Logf("next operator texted %s after the PASS answer", took.Round(time.Millisecond))
+	took := time.Since(passed)
+	t.Logf("next operator texted within %s of the PASS", took.Round(time.Millisecond))
 	if next.To != sergioMain || next.Body != forwardBody("Acme Waste Inc.", "need a pickup", 1) {
 		t.Errorf("after PASS: got → %s %q, want → %s", next.To, next.Body, sergioMain)
 	}
@@ -285,6 +287,18 @@ func TestTwoWayReply(t *testing.T) {
 	if len(only(recs, "opt_out")) != 1 {
 		t.Errorf("audit: got events %v, want one opt_out", events(recs))
 	}
+
+	// START opts back in: replies reach the customer again.
+	if got := s.text(acme, numA, "START").TwiML(t); got != "" {
+		t.Errorf("answer to START: got %q, want <Response/>", got)
+	}
+	if got := s.text(sergioBackup, numA, "Back online?").TwiML(t); got != "" {
+		t.Errorf("answer to a text after START: got %q, want <Response/>", got)
+	}
+	msgs = waitMessages(t, s.Fake, 3, 5*time.Second)
+	if m := msgs[2]; m.From != numA || m.To != acme || m.Body != "Back online?" {
+		t.Errorf("reply after START: got %s → %s %q, want %s → %s %q", m.From, m.To, m.Body, numA, acme, "Back online?")
+	}
 }
 
 // TestDuplicateWebhookKeepsReplyCode: Twilio retrying a text that was
@@ -307,3 +321,118 @@ func TestDuplicateWebhookKeepsReplyCode(t *testing.T) {
 		t.Errorf("answer to %d OK after a retried webhook: got %q, want %q", code, got, want)
 	}
 }
+
+// TestDeliveryCallbackRejected: status callbacks are signed like webhooks
+// and scoped to their relay's tenant; a bad one changes nothing.
+func TestDeliveryCallbackRejected(t *testing.T) {
+	t.Parallel()
+	s := start(t, setup{AckTimeout: "60s"})
+	w := s.text(acme, numA, "need a pickup")
+	fw := waitMessages(t, s.Fake, 1, 5*time.Second)[0]
+	form := url.Values{"MessageSid": {fw.Sid}, "MessageStatus": {"failed"}, "ErrorCode": {"30003"},
+		"AccountSid": {accountSID}, "From": {numA}, "To": {fw.To}}
+	cb := func(tenant string) string {
+		return "/api/sms/delivery?" + url.Values{"tenant": {tenant}, "relay": {w.Sid}, "attempt": {"1"}}.Encode()
+	}
+	other := faketwilio.Start(t, faketwilio.WithCredentials(accountSID, "someoneelsestoken000000000000000"))
+	tests := []struct {
+		name, path string
+		form       url.Values
+		sig        func(path string, form url.Values) string
+		want       int
+	}{
+		{"unsigned", cb("a"), form, func(string, url.Values) string { return "" }, 403},
+		{"signed with another token", cb("a"), form, func(p string, f url.Values) string { return other.Signature(s.URL+p, f) }, 403},
+		{"signed for another relay", cb("a"), form, func(p string, f url.Values) string {
+			return s.Fake.Signature(s.URL+strings.Replace(p, w.Sid, "SM00000000000000000000000000000000", 1), f)
+		}, 403},
+		{"another tenant's relay", cb("b"), form, func(p string, f url.Values) string { return s.Fake.Signature(s.URL+p, f) }, 404},
+		{"unknown status", cb("a"), func() url.Values {
+			f := url.Values{}
+			for k, v := range form {
+				f[k] = v
+			}
+			f.Set("MessageStatus", "exploded")
+			return f
+		}(), func(p string, f url.Values) string { return s.Fake.Signature(s.URL+p, f) }, 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _, body := s.postForm(tc.path, tc.form, tc.sig(tc.path, tc.form))
+			if got != tc.want {
+				t.Errorf("got status %d %s, want %d", got, body, tc.want)
+			}
+		})
+	}
+	noMoreMessages(t, s.Fake, 1, 300*time.Millisecond)
+	if recs := s.audit(url.Values{"message_sid": {w.Sid}}); !slices.Equal(events(recs), []string{"routed"}) {
+		t.Errorf("audit after rejected callbacks: got %v, want [routed]", events(recs))
+	}
+}
+
+// TestOperatorReplies: what an operator texts back is answered in the
+// webhook's TwiML: unknown codes, nothing open, a pass down to the
+// fallback contact, and a late OK after that.
+func TestOperatorReplies(t *testing.T) {
+	t.Parallel()
+	s := start(t, setup{AckTimeout: "60s"})
+	steps := []struct {
+		name, from, body string
+		wantReply        string
+		wantTo           string // the phone texted as a result, "" for none
+	}{
+		{"OK with nothing open", bravoMain, "OK", "You have no open messages. " + relay.UsageText, ""},
+		{"the customer's text", bravoCust, "load ready", "", bravoMain},
+		{"unknown code", bravoMain, "7 OK", "No open message with code 7. " + relay.UsageText, ""},
+		{"code OK from an operator not texted", bravoBackup, "1 OK", "No open message with code 1. " + relay.UsageText, ""},
+		{"PASS", bravoMain, "1 PASS", "Passed to Bert.", bravoBackup},
+		{"PASS at the end of the chain", bravoBackup, "pass", "Passed. Nobody else is on the chain; Office B was told.", officeB},
+		{"OK after the fallback", bravoMain, "1 OK", "Bravo Builders went unanswered and was sent to the fallback contact.", ""},
+	}
+	sent := 0
+	var relaySid string
+	for _, st := range steps {
+		w := s.text(st.from, numB, st.body)
+		if st.from == bravoCust {
+			relaySid = w.Sid
+		}
+		if got := w.TwiML(t); got != st.wantReply {
+			t.Errorf("%s: %s texted %q, got reply %q, want %q", st.name, st.from, st.body, got, st.wantReply)
+		}
+		if st.wantTo != "" {
+			sent++
+			if m := waitMessages(t, s.Fake, sent, 5*time.Second)[sent-1]; m.To != st.wantTo || m.From != numB {
+				t.Errorf("%s: texted %s → %s, want %s → %s", st.name, m.From, m.To, numB, st.wantTo)
+			}
+		}
+		noMoreMessages(t, s.Fake, sent, 100*time.Millisecond)
+	}
+	recs := s.waitAudit(relaySid, "exhausted")
+	if got, want := events(recs), []string{"routed", "forwarded", "fallback", "exhausted"}; !slices.Equal(got, want) {
+		t.Errorf("audit events: got %v, want %v", got, want)
+	}
+}
+
+// TestLongTextIsTruncated: a customer text as long as Twilio allows is
+// forwarded shortened, so that the forward and its hint fit Twilio's 1,600
+// character limit, and the audit says so.
+func TestLongTextIsTruncated(t *testing.T) {
+	t.Parallel()
+	s := start(t, setup{AckTimeout: "60s"})
+	long := strings.Repeat("0123456789", 160) // 1,600 characters
+	w := s.text(acme, numA, long)
+	m := waitMessages(t, s.Fake, 1, 5*time.Second)[0]
+	prefix, hint := "📦 Acme Waste Inc.: ", "…\nReply 1 OK to confirm · 1 PASS to hand off"
+	if !strings.HasPrefix(m.Body, prefix+"0123456789") || !strings.HasSuffix(m.Body, hint) {
+		t.Errorf("forward: got %q…%q, want %q…%q", m.Body[:40], m.Body[len(m.Body)-60:], prefix, hint)
+	}
+	if n := len(utf16Units(m.Body)); n > 1600 || n < 1590 {
+		t.Errorf("forward is %d UTF-16 units, want at most 1,600 and no shorter than needed", n)
+	}
+	recs := s.waitAudit(w.Sid, "routed")
+	if string(recs[0].Raw["truncated"]) != "true" {
+		t.Errorf("routed record: truncated is %s, want true", recs[0].Raw["truncated"])
+	}
+}
+
+func utf16Units(s string) []uint16 { return utf16.Encode([]rune(s)) }
