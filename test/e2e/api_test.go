@@ -372,6 +372,7 @@ func TestAuditQuery(t *testing.T) {
 			{"limit not a number", "tenant_id=a&limit=ten", "limit"},
 			{"limit too large", "tenant_id=a&limit=100000", "limit"},
 			{"no tenant with two tenants", "customer_id=cust_5678", "tenant_id"},
+			{"garbage cursor", "tenant_id=a&cursor=bm90LWEtY3Vyc29y", "cursor"},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {

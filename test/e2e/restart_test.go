@@ -96,3 +96,30 @@ func TestRestartDuringEscalation(t *testing.T) {
 	}
 	second.mustCall("POST", "/api/sms/ack", adminToken, map[string]string{"message_sid": w.Sid}, 200, nil)
 }
+
+// TestRestartKeepsPacedSend: a forward waiting for its pacing slot when the
+// server stops goes out once after the restart.
+func TestRestartKeepsPacedSend(t *testing.T) {
+	t.Parallel()
+	first := start(t, setup{AckTimeout: "60s"})
+	first.text(acme, numA, "need a pickup")
+	waitMessages(t, first.Fake, 1, 5*time.Second)
+	// Same customer, same operator: this forward waits one pace (1 s).
+	w := first.text(acme, numA, "and a second container")
+	if err := first.stop(); err != nil {
+		t.Fatalf("SIGTERM: dev server exited with %v, want a clean exit", err)
+	}
+	if got := len(first.Fake.Messages()); got != 1 {
+		t.Fatalf("the paced forward went out before the stop (%d messages); the test proves nothing", got)
+	}
+	second := start(t, setup{AckTimeout: "60s", StateDir: first.StateDir, Addr: first.Addr, Fake: first.Fake})
+	m := waitMessages(t, second.Fake, 2, 5*time.Second)[1]
+	if m.To != sergioBackup || m.Body != forwardBody("Acme Waste Inc.", "and a second container", 2) {
+		t.Errorf("paced forward after restart: got → %s %q, want → %s %q", m.To, m.Body, sergioBackup,
+			forwardBody("Acme Waste Inc.", "and a second container", 2))
+	}
+	noMoreMessages(t, second.Fake, 2, 500*time.Millisecond)
+	if recs := second.waitAudit(w.Sid, "routed"); !slices.Equal(events(recs), []string{"routed"}) {
+		t.Errorf("audit of the paced relay: got %v, want [routed]", events(recs))
+	}
+}

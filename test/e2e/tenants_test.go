@@ -124,4 +124,14 @@ func TestTenantIsolation(t *testing.T) {
 			t.Errorf("ack of b's relay with a's token: got %d %s, want 404", got, b)
 		}
 	})
+
+	t.Run("a's cursor does not page b's audit", func(t *testing.T) {
+		p := s.auditPage(tokA, url.Values{"limit": {"1"}})
+		if p.Next == "" {
+			t.Fatalf("a's first page of one record has no next cursor; a has %v", events(s.auditAs(tokA, nil)))
+		}
+		if got, _, b := s.call(http.MethodGet, "/api/sms/audit?limit=1&cursor="+url.QueryEscape(p.Next), tokB, nil); got != http.StatusBadRequest {
+			t.Errorf("b paging with a's cursor: got %d %s, want 400", got, b)
+		}
+	})
 }
