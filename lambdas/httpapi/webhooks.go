@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/xml"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 )
@@ -63,7 +65,9 @@ func (h *handler) incoming(w http.ResponseWriter, r *http.Request) {
 	if in.MessageSid == "" {
 		in.MessageSid = r.PostForm.Get("SmsSid")
 	}
-	res, err := h.cfg.Service.HandleInbound(r.Context(), in)
+	ctx, cancel := detached(r)
+	defer cancel()
+	res, err := h.cfg.Service.HandleInbound(ctx, in)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -110,9 +114,21 @@ func (h *handler) delivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, strings.Join(bad, "; "))
 		return
 	}
-	if err := h.cfg.Service.HandleDelivery(r.Context(), u); err != nil {
+	ctx, cancel := detached(r)
+	defer cancel()
+	if err := h.cfg.Service.HandleDelivery(ctx, u); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	twiml(w, http.StatusOK, "")
+}
+
+// webhookBudget bounds the work of one webhook once it has started.
+const webhookBudget = 25 * time.Second
+
+// detached returns a context that outlives the caller hanging up: once a
+// message is claimed, its forward must finish even if Twilio (15 s timeout)
+// or a client disconnects, or the relay would be left half-sent.
+func detached(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), webhookBudget)
 }

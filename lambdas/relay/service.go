@@ -34,6 +34,8 @@ const (
 	sendRetries = 2
 	// updateRetries bounds optimistic-concurrency loops on one relay.
 	updateRetries = 8
+	// maxCodeTries bounds the reply codes one forward tries to lease.
+	maxCodeTries = 64
 )
 
 // Service runs relays: it routes inbound texts, forwards them, arms timers,
@@ -311,15 +313,16 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound) (Inbound
 		Status: StatusPending, ReceivedAt: in.ReceivedAt, UpdatedAt: now,
 		ExpiresAt: now.Add(orDefault(s.RelayTTL, DefaultRelayTTL)),
 	}
-	// The first step rides on the create, which is the atomic claim of the
-	// MessageSid: a Twilio retry or a concurrent duplicate loses here and
-	// nothing is sent twice.
-	step, err := s.plan(ctx, t, &r, reason, "", "")
-	if err != nil {
-		return res, err
+	// The safety net is armed first: if this process dies anywhere after the
+	// claim, this tick finds the relay and starts or resumes its first step.
+	if err := s.Timer.Schedule(ctx, Tick{Kind: TickAckTimeout, TenantID: t.ID, RelayID: r.ID, Attempt: 1,
+		Due: now.Add(r.AckTimeout)}); err != nil {
+		return res, fmt.Errorf("arm ack timer: %w", err)
 	}
+	// The create is the atomic claim of the MessageSid: a Twilio retry or a
+	// concurrent duplicate loses here, before it reserved a code or a slot,
+	// and nothing is sent twice.
 	if err := s.Store.CreateRelay(ctx, &r); err != nil {
-		s.releaseStep(ctx, r.TenantID, step, r.ID)
 		if IsKind(err, Conflict) {
 			res.Outcome = OutcomeDuplicate
 			s.log().InfoContext(ctx, "duplicate inbound message", "message_sid", in.MessageSid, "tenant", t.ID)
@@ -330,7 +333,7 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound) (Inbound
 		return res, fmt.Errorf("claim message %s: %w", in.MessageSid, err)
 	}
 	s.count(ctx, MetricRelayed, t.ID)
-	if err := s.execute(ctx, t, &r, step); err != nil {
+	if _, err := s.step(ctx, t, &r, reason, "", "", true); err != nil {
 		return res, err
 	}
 	if t.AutoReply != "" {
@@ -355,7 +358,7 @@ type step struct {
 // plan appends the next attempt to r in memory, arms its timers and reserves
 // its reply code. It does not store r: the caller's conditional write decides
 // whether the step happens. target names an operator to skip the chain.
-func (s *Service) plan(ctx context.Context, t Tenant, r *Relay, reason, target, actor string) (step, error) {
+func (s *Service) plan(ctx context.Context, t Tenant, r *Relay, reason, target, actor string, armed bool) (step, error) {
 	now := s.now()
 	r.UpdatedAt = now
 	var a *Attempt
@@ -425,7 +428,7 @@ func (s *Service) plan(ctx context.Context, t Tenant, r *Relay, reason, target, 
 			return step{}, fmt.Errorf("arm send timer: %w", err)
 		}
 	}
-	if !a.Fallback {
+	if !a.Fallback && !(armed && a.N == 1 && !st.paced) {
 		// Armed before the write so that no stored step is ever without its timer;
 		// a tick for a step that never got stored finds a different attempt and does nothing.
 		if err := s.Timer.Schedule(ctx, Tick{Kind: TickAckTimeout, TenantID: t.ID, RelayID: r.ID,
@@ -464,28 +467,32 @@ func (s *Service) releaseStep(ctx context.Context, tenantID string, st step, rel
 
 // leaseCode reserves the smallest reply code not held by another of the
 // operator's unexpired leases. A relay that already holds a code for the
-// operator keeps it.
+// operator keeps it. Racing callers that lose a code move on to the next free
+// one instead of listing again, so a burst of relays to one operator settles
+// in at most one try per racer. Code 0 (no code) is returned when the store
+// keeps refusing: a relay is never lost for want of a reply code.
 func (s *Service) leaseCode(ctx context.Context, tenantID, operatorID, relayID string, now, expires time.Time) (int, error) {
-	for range updateRetries {
-		leases, err := s.Store.Codes(ctx, tenantID, operatorID)
-		if err != nil {
-			return 0, fmt.Errorf("list reply codes: %w", err)
+	leases, err := s.Store.Codes(ctx, tenantID, operatorID)
+	if err != nil {
+		return 0, fmt.Errorf("list reply codes: %w", err)
+	}
+	used := map[int]bool{}
+	for _, l := range leases {
+		if !l.ExpiresAt.After(now) {
+			continue
 		}
-		used := map[int]bool{}
-		for _, l := range leases {
-			if !l.ExpiresAt.After(now) {
-				continue
-			}
-			if l.RelayID == relayID {
-				return l.Code, nil
-			}
-			used[l.Code] = true
+		if l.RelayID == relayID {
+			return l.Code, nil
 		}
-		code := 1
+		used[l.Code] = true
+	}
+	code := 0
+	for range maxCodeTries {
+		code++
 		for used[code] {
 			code++
 		}
-		err = s.Store.ClaimCode(ctx, CodeLease{TenantID: tenantID, OperatorID: operatorID, Code: code,
+		err := s.Store.ClaimCode(ctx, CodeLease{TenantID: tenantID, OperatorID: operatorID, Code: code,
 			RelayID: relayID, CreatedAt: now, ExpiresAt: expires})
 		if err == nil {
 			return code, nil
@@ -494,7 +501,8 @@ func (s *Service) leaseCode(ctx context.Context, tenantID, operatorID, relayID s
 			return 0, fmt.Errorf("claim reply code: %w", err)
 		}
 	}
-	return 0, Errorf(Transient, "reply code contention for operator %s", operatorID)
+	s.log().WarnContext(ctx, "no reply code free; sending without one", "operator", operatorID, "relay", relayID)
+	return 0, nil
 }
 
 // execute carries out a stored step: it sends the attempt's text (unless it
@@ -674,9 +682,14 @@ func (s *Service) load(ctx context.Context, tenantID, id string) (Relay, error) 
 // write on r's version and sends. It returns Conflict when r changed under it,
 // so that of two racing escalations exactly one happens.
 func (s *Service) advance(ctx context.Context, t Tenant, r *Relay, reason, target, actor string) (Attempt, error) {
+	return s.step(ctx, t, r, reason, target, actor, false)
+}
+
+// step is advance; armed says the first attempt's ack timer is already armed.
+func (s *Service) step(ctx context.Context, t Tenant, r *Relay, reason, target, actor string, armed bool) (Attempt, error) {
 	before := *r
 	before.Attempts = append([]Attempt(nil), r.Attempts...)
-	st, err := s.plan(ctx, t, r, reason, target, actor)
+	st, err := s.plan(ctx, t, r, reason, target, actor, armed)
 	if err != nil {
 		*r = before
 		return Attempt{}, err
@@ -808,6 +821,19 @@ func (s *Service) HandleTick(ctx context.Context, tk Tick) error {
 		}
 		return err
 	}
+	if len(r.Attempts) == 0 && r.Status == StatusPending && tk.Kind == TickAckTimeout {
+		// The process that claimed the message died before its first step.
+		t, err := s.Store.Tenant(ctx, r.TenantID)
+		if err != nil {
+			return fmt.Errorf("load tenant %s: %w", r.TenantID, err)
+		}
+		s.log().WarnContext(ctx, "starting an unstarted relay", "relay", r.ID)
+		_, err = s.advance(ctx, t, &r, r.Reason, "", "timer")
+		if IsKind(err, Conflict) {
+			return nil
+		}
+		return err
+	}
 	a := r.Attempt(tk.Attempt)
 	if a == nil || len(r.Attempts) != tk.Attempt || r.Status != StatusPending {
 		if tk.Kind != TickSend || a == nil || r.Status != StatusExhausted || !a.Fallback {
@@ -842,6 +868,25 @@ func (s *Service) HandleTick(ctx context.Context, tk Tick) error {
 		due := start.Add(r.AckTimeout)
 		if early := due.Sub(now); early > 500*time.Millisecond {
 			return s.Timer.Schedule(ctx, Tick{Kind: TickAckTimeout, TenantID: r.TenantID, RelayID: r.ID, Attempt: tk.Attempt, Due: due})
+		}
+		if a.Delivery == DeliveryDispatching && a.MessageSid == "" && a.Retries < sendRetries {
+			// The send was cut off (the process stopped mid-send): this
+			// operator never got the text, so send it now and give them a
+			// full window rather than skipping them.
+			a.Retries++
+			a.CreatedAt, r.UpdatedAt = now, now
+			if err := s.Timer.Schedule(ctx, Tick{Kind: TickAckTimeout, TenantID: r.TenantID, RelayID: r.ID,
+				Attempt: tk.Attempt, Due: now.Add(r.AckTimeout)}); err != nil {
+				return fmt.Errorf("arm ack timer: %w", err)
+			}
+			if err := s.Store.UpdateRelay(ctx, &r); err != nil {
+				if IsKind(err, Conflict) {
+					return nil
+				}
+				return err
+			}
+			s.log().WarnContext(ctx, "resuming a cut-off send", "relay", r.ID, "attempt", tk.Attempt)
+			return s.send(ctx, t, &r, tk.Attempt)
 		}
 		_, err := s.advance(ctx, t, &r, ReasonNoAck, "", "timer")
 		if IsKind(err, Conflict) {

@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -551,5 +552,100 @@ func TestCustomerAutoReplyIsCapped(t *testing.T) {
 	}
 	if replies != relay.DefaultAutoReplyLimit {
 		t.Errorf("%d auto-replies to one customer in a burst, want %d", replies, relay.DefaultAutoReplyLimit)
+	}
+}
+
+func TestUnstartedRelayIsStartedByItsTimer(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	// A process claimed the message and died before the first step.
+	r := relay.Relay{ID: "SM0000000000000000000000000000dead", TenantID: "qdn", TenantNumber: qdnNumber,
+		CustomerName: "Acme Waste Inc.", CustomerPhone: custPhone, Body: "hello", Text: "📦 Acme Waste Inc.: hello",
+		Reason: relay.ReasonDefaultChain, Chain: []string{"sergio_main", "sergio_backup"}, Position: -1,
+		AckTimeout: time.Minute, Status: relay.StatusPending, ReceivedAt: h.clock.Now()}
+	must(t, h.store.CreateRelay(ctx, &r))
+	must(t, h.timer.Schedule(ctx, relay.Tick{Kind: relay.TickAckTimeout, TenantID: "qdn", RelayID: r.ID, Attempt: 1, Due: h.clock.Now().Add(time.Minute)}))
+	h.advance(time.Minute)
+	if got := h.sender.to(mainPhone); len(got) != 1 || !strings.HasPrefix(got[0].Body, "📦 Acme Waste Inc.: hello") {
+		t.Fatalf("primary got %+v, want the relay started by its safety tick", got)
+	}
+	h.advance(time.Minute)
+	if n := len(h.sender.to(backPhone)); n != 1 {
+		t.Errorf("backup got %d texts after the next window, want 1", n)
+	}
+}
+
+func TestCutOffSendIsResumed(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	res := h.text(custPhone, qdnNumber, "need a pickup")
+	// Simulate a process stopped mid-send of the escalation: attempt 2 is
+	// stored as dispatching with no outbound sid, its ack tick pending.
+	r := h.relay(res.RelayID)
+	r.Attempts = append(r.Attempts, relay.Attempt{N: 2, OperatorID: "sergio_backup", Name: "Sergio (backup)",
+		Phone: backPhone, Reason: relay.ReasonNoAck, Code: 1, Delivery: relay.DeliveryDispatching, CreatedAt: h.clock.Now()})
+	r.Position = 1
+	must(t, h.store.UpdateRelay(ctx, &r))
+	h.timer.mu.Lock()
+	h.timer.ticks = []relay.Tick{{Kind: relay.TickAckTimeout, TenantID: "qdn", RelayID: r.ID, Attempt: 2, Due: h.clock.Now().Add(time.Minute)}}
+	h.timer.mu.Unlock()
+	h.advance(time.Minute)
+	if n := len(h.sender.to(backPhone)); n != 1 {
+		t.Fatalf("backup got %d texts, want the cut-off send resumed once", n)
+	}
+	if n := len(h.sender.to(emergPhone)); n != 0 {
+		t.Errorf("emergency got %d texts, want 0: the backup gets a full window first", n)
+	}
+	h.advance(time.Minute)
+	if n := len(h.sender.to(emergPhone)); n != 1 {
+		t.Errorf("emergency got %d texts after the backup's window, want 1", n)
+	}
+}
+
+func TestDuplicateKeepsReplyCodeAndSlot(t *testing.T) {
+	h := newHarness(t)
+	in := relay.Inbound{MessageSid: "SM0123456789abcdef0123456789abcdef", From: custPhone, To: qdnNumber, Body: "need a pickup"}
+	for range 3 {
+		if _, err := h.svc.HandleInbound(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.text(mainPhone, qdnNumber, "1 OK").Reply; !strings.Contains(got, "Confirmed") {
+		t.Errorf("reply after duplicates = %q, want the code still valid", got)
+	}
+	h.advance(time.Second)
+	h.text("+16195554444", qdnNumber, "next")
+	if n := len(h.sender.to(mainPhone)); n != 2 {
+		t.Errorf("primary got %d texts one second later, want 2 (duplicates take no pacing slot)", n)
+	}
+}
+
+func TestBurstToOneOperatorLosesNothing(t *testing.T) {
+	h := newHarness(t)
+	var wg sync.WaitGroup
+	for i := range 24 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := h.svc.HandleInbound(context.Background(), relay.Inbound{MessageSid: fmt.Sprintf("SM%032d", 777000+i),
+				From: fmt.Sprintf("+1619555%04d", 3000+i), To: qdnNumber, Body: "burst"})
+			if err != nil {
+				t.Errorf("relay %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	h.advance(30 * time.Second) // pacing spreads them one per second
+	sent := h.sender.to(mainPhone)
+	if len(sent) != 24 {
+		t.Fatalf("primary got %d texts, want 24", len(sent))
+	}
+	codes := map[string]bool{}
+	for _, m := range sent {
+		hint := m.Body[strings.LastIndex(m.Body, "\n")+1:]
+		if codes[hint] {
+			t.Errorf("reply hint %q used twice", hint)
+		}
+		codes[hint] = true
 	}
 }

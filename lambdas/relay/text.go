@@ -140,6 +140,9 @@ func WithHint(text, hint string) string {
 
 // ReplyHint is the line under a forward that tells an operator how to answer.
 func ReplyHint(code int) string {
+	if code == 0 {
+		return "Reply OK to confirm · PASS to hand off"
+	}
 	return fmt.Sprintf("Reply %d OK to confirm · %d PASS to hand off", code, code)
 }
 

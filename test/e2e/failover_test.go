@@ -313,9 +313,6 @@ func TestDuplicateWebhookKeepsReplyCode(t *testing.T) {
 		t.Fatalf("retried webhook: got %d %s, want 200 <Response/>", again.Status, again.Body)
 	}
 	noMoreMessages(t, s.Fake, 1, 300*time.Millisecond)
-	knownBug(t, "a duplicate webhook releases the relay's own reply code: relay.Service.plan re-leases the "+
-		"existing code for the same relay id, CreateRelay loses, and startRelay's releaseStep deletes that lease "+
-		"(ReleaseCode matches on relay id), so the operator's \"1 OK\" finds no open message")
 	ack := s.text(sergioBackup, numA, fmt.Sprintf("%d OK", code))
 	if got, want := ack.TwiML(t), "Confirmed: Acme Waste Inc. is yours."; got != want {
 		t.Errorf("answer to %d OK after a retried webhook: got %q, want %q", code, got, want)

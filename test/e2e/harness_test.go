@@ -749,13 +749,3 @@ func forwardBody(name, text string, code int) string {
 
 // seedTimeRe is the original records' timestamp format, UTC to the second.
 var seedTimeRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$`)
-
-// knownBug skips a test that shows a bug in the relay, with a message that
-// starts "BUG:" so the integrator finds it; E2E_BUGS=1 runs it anyway, to
-// check a fix.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("E2E_BUGS") != "1" {
-		t.Skip("BUG: " + what)
-	}
-}

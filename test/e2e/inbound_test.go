@@ -303,9 +303,6 @@ func TestInboundConcurrentDuplicates(t *testing.T) {
 	}
 
 	t.Run("losing copies take no pacing slot", func(t *testing.T) {
-		knownBug(t, "every losing duplicate reserves a pacing slot for the operator in relay.Service.plan "+
-			"before startRelay's CreateRelay loses the claim, and releaseStep never gives it back, "+
-			"so the next relay to the same operator waits ~9 s instead of at most 1 s")
 		// The next relay to the same operator waits one pace (1 s) at most.
 		next := s.text(acme, numA, "second request")
 		waitMessages(t, s.Fake, 2, 15*time.Second)
@@ -336,8 +333,6 @@ func TestRetriedWebhookTakesNoPacingSlot(t *testing.T) {
 	if m.To != sergioBackup || !strings.Contains(m.Body, "and a second container") {
 		t.Fatalf("second forward: got → %s %q, want the second relay to sergio_backup", m.To, m.Body)
 	}
-	knownBug(t, "each retried webhook reserves a pacing slot for the operator in relay.Service.plan before "+
-		"startRelay's CreateRelay loses the claim, and releaseStep never gives it back")
 	if gap > 1500*time.Millisecond {
 		t.Errorf("second relay went out %s after the first, want one pace (1 s): the two retries took slots", gap.Round(time.Millisecond))
 	}
@@ -378,8 +373,6 @@ func TestConcurrentCustomers(t *testing.T) {
 		}
 	}
 	if len(refused) > 0 {
-		knownBug(t, fmt.Sprintf("%d of %d concurrent texts to one operator were refused with 503 \"reply code contention\" "+
-			"(relay.Service.leaseCode gives up after updateRetries=8 lost ClaimCode races): %s", len(refused), customers, refused[0]))
 		t.Errorf("%d of %d concurrent texts refused, want all answered 200:\n%s", len(refused), customers, strings.Join(refused, "\n"))
 	}
 	// Every relay exists: the dashboard can acknowledge each one (their

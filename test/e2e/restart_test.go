@@ -87,9 +87,6 @@ func TestRestartDuringEscalation(t *testing.T) {
 	}
 
 	second := start(t, setup{StateDir: first.StateDir, Addr: first.Addr, Fake: first.Fake})
-	knownBug(t, "an escalation whose send was cut off by shutdown is never retried: the stored attempt stays "+
-		"\"dispatching\" and the re-fired ack tick is stale (relay.Service.HandleTick), so the next operator is skipped "+
-		"and the chain moves on one window later")
 	m := waitMessages(t, second.Fake, 2, ackWindow+5*time.Second)[1]
 	if m.To != sergioBackup {
 		t.Errorf("after the restart: texted %s, want sergio_backup %s, whose escalation was cut off", m.To, sergioBackup)

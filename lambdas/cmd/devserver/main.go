@@ -166,7 +166,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	banner(stdout, cfg, file, source, apiToken, signToken, sandbox != nil, len(timer.Pending()))
 
 	go func() {
-		if err := timer.Run(ctx, svc.HandleTick); err != nil && !errors.Is(err, context.Canceled) {
+		// A tick that started finishes on its own budget, so a shutdown never
+		// cuts a send off between Twilio accepting it and the relay recording it.
+		handle := func(ctx context.Context, tk relay.Tick) error {
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			return svc.HandleTick(hctx, tk)
+		}
+		if err := timer.Run(ctx, handle); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("timer stopped", "err", err)
 		}
 	}()
