@@ -28,6 +28,8 @@ var Routes = []Route{
 	{Path: "/api/sms/forward", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}, Internal: true},
 	{Path: "/api/sms/audit", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST}, Internal: true},
 	{Path: "/api/sms/ack", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}, Internal: true},
+	// The original tooling's maintenance.json, produced from the per-event audit objects.
+	{Path: "/api/sms/audit/export", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}, Internal: true},
 }
 
 // API is the HTTP API in front of the API function, its $default stage and access logs.

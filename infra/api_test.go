@@ -13,14 +13,15 @@ func TestRoutesAndAuthorizers(t *testing.T) {
 	s := mainStack(t)
 	authorizer := s.one(t, "AWS::ApiGatewayV2::Authorizer", "HttpApiCognitoAuthorizer")
 	want := map[string]string{
-		"POST /api/sms/incoming": "NONE",
-		"POST /api/sms/delivery": "NONE",
-		"GET /api/sms/status":    "NONE",
-		"POST /api/sms/status":   "NONE",
-		"POST /api/sms/forward":  "JWT",
-		"GET /api/sms/audit":     "JWT",
-		"POST /api/sms/audit":    "JWT",
-		"POST /api/sms/ack":      "JWT",
+		"POST /api/sms/incoming":    "NONE",
+		"POST /api/sms/delivery":    "NONE",
+		"GET /api/sms/status":       "NONE",
+		"POST /api/sms/status":      "NONE",
+		"POST /api/sms/forward":     "JWT",
+		"GET /api/sms/audit":        "JWT",
+		"POST /api/sms/audit":       "JWT",
+		"POST /api/sms/ack":         "JWT",
+		"GET /api/sms/audit/export": "JWT",
 	}
 	routes := s.resources("AWS::ApiGatewayV2::Route")
 	if len(routes) != len(want) {
