@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,13 +24,16 @@ import (
 )
 
 // FileName is the file under the state directory that holds pending ticks.
-const FileName = "timers.json"
+const FileName = "timers.jsonl"
 
 // Retry defaults: a failing tick is tried DefaultAttempts times in all,
 // waiting DefaultBackoff, then twice as long each time.
 const (
 	DefaultAttempts = 5
 	DefaultBackoff  = 500 * time.Millisecond
+	// DefaultWorkers ticks are handled at once, so one slow send (a hung
+	// Twilio request) does not make every other relay's failover late.
+	DefaultWorkers = 16
 )
 
 // Timer is a relay.Timer that persists pending ticks under a directory and
@@ -40,9 +44,12 @@ type Timer struct {
 	logger   *slog.Logger
 	attempts int
 	backoff  time.Duration
+	workers  int
 
 	mu      sync.Mutex
-	pending map[string]*entry // by tick identity; what the file holds
+	journal *os.File          // append-only: one line per scheduled or settled tick
+	lines   int               // lines in the journal, to decide when to compact
+	pending map[string]*entry // by tick identity; what the journal holds
 	queue   entryHeap
 	seq     uint64
 	running bool
@@ -85,37 +92,63 @@ func WithRetry(attempts int, backoff time.Duration) Option {
 	}
 }
 
-// fileData is the JSON form of FileName.
-type fileData struct {
-	Ticks []relay.Tick `json:"ticks"`
+// line is one journal record: a scheduled tick (Add) or the identity of a
+// settled one (Done). Appending a line is O(1), so scheduling stays cheap
+// however many ticks are pending; the journal is compacted when mostly stale.
+type line struct {
+	Add  *relay.Tick `json:"add,omitempty"`
+	Done string      `json:"done,omitempty"`
 }
 
 // Open loads the pending ticks kept under dir, creating dir if needed.
-// Ticks that came due while nothing ran fire as soon as Run starts.
+// Ticks that came due while nothing ran fire as soon as Run starts. A torn
+// last line (a crash mid-append) is ignored; any other bad line is an error.
 func Open(dir string, opts ...Option) (*Timer, error) {
 	t := &Timer{
 		path: filepath.Join(dir, FileName), now: time.Now, logger: slog.Default(),
-		attempts: DefaultAttempts, backoff: DefaultBackoff,
+		attempts: DefaultAttempts, backoff: DefaultBackoff, workers: DefaultWorkers,
 		pending: map[string]*entry{}, wake: make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(t)
 	}
+	storageErr := func(what string, err error) error {
+		return fmt.Errorf("%s %s: %w", what, t.path, relay.Wrap(relay.Internal, err, "timer storage error"))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("open timers in %s: %w", dir, relay.Wrap(relay.Internal, err, "timer storage error"))
+		return nil, storageErr("open timers in", err)
 	}
 	b, err := os.ReadFile(t.path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", t.path, relay.Wrap(relay.Internal, err, "timer storage error"))
+		return nil, storageErr("read", err)
 	}
-	if len(b) > 0 {
-		var f fileData
-		if err := json.Unmarshal(b, &f); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", t.path, relay.Wrap(relay.Internal, err, "timer storage error"))
+	rest := string(b)
+	for rest != "" {
+		ln, tail, complete := strings.Cut(rest, "\n")
+		rest = tail
+		if strings.TrimSpace(ln) == "" {
+			continue
 		}
-		for _, tk := range f.Ticks {
-			t.add(tk)
+		var l line
+		if err := json.Unmarshal([]byte(ln), &l); err != nil {
+			if !complete {
+				t.logger.Warn("ignoring a torn last line in the timer journal", "path", t.path)
+				break
+			}
+			return nil, storageErr("decode", err)
 		}
+		switch {
+		case l.Add != nil:
+			t.add(*l.Add)
+		case l.Done != "":
+			if e, ok := t.pending[l.Done]; ok {
+				delete(t.pending, l.Done)
+				heap.Remove(&t.queue, e.index)
+			}
+		}
+	}
+	if err := t.compact(); err != nil {
+		return nil, storageErr("compact", err)
 	}
 	return t, nil
 }
@@ -151,7 +184,7 @@ func (t *Timer) Schedule(ctx context.Context, tk relay.Tick) error {
 	if !added {
 		return nil
 	}
-	if err := t.save(); err != nil {
+	if err := t.append(line{Add: &tk}); err != nil {
 		delete(t.pending, e.id)
 		heap.Remove(&t.queue, e.index)
 		return fmt.Errorf("schedule %s tick for relay %s: %w", tk.Kind, tk.RelayID, err)
@@ -168,20 +201,56 @@ func (t *Timer) signal() {
 	}
 }
 
-// save writes the pending ticks to a temporary file and renames it over
-// the old one; t.mu must be held.
-func (t *Timer) save() error {
-	ticks := make([]relay.Tick, 0, len(t.pending))
-	for _, e := range t.sorted() {
-		ticks = append(ticks, e.tick)
+// append writes one journal line and syncs it; t.mu must be held.
+func (t *Timer) append(l line) error {
+	if t.journal == nil {
+		return relay.Errorf(relay.Internal, "timer is closed")
 	}
-	b, err := json.MarshalIndent(fileData{Ticks: ticks}, "", "  ")
+	b, err := json.Marshal(l)
 	if err != nil {
 		return relay.Wrap(relay.Internal, err, "timer storage error")
 	}
-	if err := writeAtomic(t.path, b); err != nil {
+	if _, err := t.journal.Write(append(b, '\n')); err != nil {
 		return relay.Wrap(relay.Internal, err, "timer storage error")
 	}
+	if err := t.journal.Sync(); err != nil {
+		return relay.Wrap(relay.Internal, err, "timer storage error")
+	}
+	t.lines++
+	if t.lines > 2*len(t.pending)+compactSlack {
+		if err := t.compact(); err != nil {
+			t.logger.Error("compacting the timer journal failed", "err", err)
+		}
+	}
+	return nil
+}
+
+// compactSlack is how many stale journal lines are tolerated before a rewrite.
+const compactSlack = 1000
+
+// compact rewrites the journal with the pending ticks only, atomically, and
+// reopens it for appending; t.mu must be held (or t not yet shared).
+func (t *Timer) compact() error {
+	var b []byte
+	for _, e := range t.sorted() {
+		tk := e.tick
+		lb, err := json.Marshal(line{Add: &tk})
+		if err != nil {
+			return err
+		}
+		b = append(append(b, lb...), '\n')
+	}
+	if err := writeAtomic(t.path, b); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(t.path, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if t.journal != nil {
+		_ = t.journal.Close()
+	}
+	t.journal, t.lines = f, len(t.pending)
 	return nil
 }
 
@@ -235,7 +304,8 @@ func (t *Timer) Pending() []relay.Tick {
 }
 
 // Run fires ticks as they come due until ctx is done or the Timer is
-// closed, then returns nil. Ticks fire one at a time, in due order; a tick
+// closed, then returns nil. Ticks start in due order, up to DefaultWorkers
+// at once, and Run waits for those running before it returns; a tick
 // is removed once handle succeeds. A failing tick is tried again after a
 // backoff and dropped, with an error logged, after the last attempt. Only
 // one Run may be active.
@@ -260,6 +330,9 @@ func (t *Timer) Run(ctx context.Context, handle func(ctx context.Context, t rela
 		close(stopped)
 	}()
 
+	var inflight sync.WaitGroup
+	defer inflight.Wait() // runs before the deferred close(stopped) above
+	slots := make(chan struct{}, max(t.workers, 1))
 	clock := time.NewTimer(time.Hour)
 	clock.Stop()
 	defer clock.Stop()
@@ -284,7 +357,20 @@ func (t *Timer) Run(ctx context.Context, handle func(ctx context.Context, t rela
 		t.mu.Unlock()
 
 		if due != nil {
-			t.fire(ctx, handle, due)
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				t.mu.Lock()
+				heap.Push(&t.queue, due)
+				t.mu.Unlock()
+				return nil
+			}
+			inflight.Add(1)
+			go func(e *entry) {
+				defer inflight.Done()
+				defer func() { <-slots }()
+				t.fire(ctx, handle, e)
+			}(due)
 			continue
 		}
 		var fired <-chan time.Time
@@ -320,13 +406,14 @@ func (t *Timer) fire(ctx context.Context, handle func(context.Context, relay.Tic
 		if e.tries < t.attempts {
 			e.at = t.now().Add(t.retryDelay(e.tries))
 			heap.Push(&t.queue, e)
+			t.signal() // Run may be waiting on a later tick, or on none
 			log.WarnContext(ctx, "tick failed, will retry", "tries", e.tries, "retry_at", e.at, "err", err)
 			return
 		}
 		log.ErrorContext(ctx, "tick failed, dropping", "tries", e.tries, "err", err)
 	}
 	delete(t.pending, e.id)
-	if err := t.save(); err != nil {
+	if err := t.append(line{Done: e.id}); err != nil {
 		// The tick stays on disk and fires again after a restart; ticks
 		// are idempotent, so that is harmless.
 		log.ErrorContext(ctx, "saving timers failed", "err", err)
@@ -360,6 +447,13 @@ func (t *Timer) Close() error {
 	t.signal()
 	if running {
 		<-stopped
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.journal != nil {
+		err := t.journal.Close()
+		t.journal = nil
+		return err
 	}
 	return nil
 }

@@ -558,6 +558,7 @@ func (s *Service) send(ctx context.Context, t Tenant, r *Relay, n int) error {
 	}
 	a = *r.Attempt(n)
 	ev := s.event(r, a)
+	ev.Timestamp = now // when Twilio answered, not when the outcome was stored
 	ev.Segments, ev.Encoding = segments, enc
 	ev.LatencyMs = now.Sub(a.CreatedAt).Milliseconds()
 	if n == 1 {

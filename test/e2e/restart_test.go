@@ -54,8 +54,14 @@ func TestRestartKeepsPendingFailover(t *testing.T) {
 		}
 	}
 	recs := second.audit(url.Values{"message_sid": {w.Sid}})
-	if got, want := events(recs), []string{"routed", "forwarded", "duplicate", "acked"}; !slices.Equal(got, want) {
-		t.Errorf("audit events: got %v, want %v", got, want)
+	// The forward is audited when Twilio's answer is back, which may be just
+	// after the fake already showed the message and the retry went in.
+	got := events(recs)
+	if len(got) == 4 && got[1] == "duplicate" && got[2] == "forwarded" {
+		got[1], got[2] = got[2], got[1]
+	}
+	if want := []string{"routed", "forwarded", "duplicate", "acked"}; !slices.Equal(got, want) {
+		t.Errorf("audit events: got %v, want %v", events(recs), want)
 	}
 }
 
