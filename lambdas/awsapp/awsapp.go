@@ -10,11 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -23,6 +23,7 @@ import (
 	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/dynamo"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/emf"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/httpapi"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/s3audit"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/secrets"
@@ -47,6 +48,23 @@ func Logger(level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 }
 
+// Load reads a function's configuration (names: config.APIEnv or
+// config.EscalatorEnv), the AWS configuration and the secrets, once per cold
+// start, and wires the relay.
+func Load(ctx context.Context, getenv func(string) string, names []string) (*App, config.Lambda, error) {
+	cfg, err := config.LoadLambda(getenv, names)
+	if err != nil {
+		return nil, cfg, err
+	}
+	log := Logger(cfg.LogLevel)
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, cfg, fmt.Errorf("aws config: %w", err)
+	}
+	app, err := Build(ctx, cfg, awsCfg, log)
+	return app, cfg, err
+}
+
 // Build wires the relay for a Lambda function.
 func Build(ctx context.Context, cfg config.Lambda, awsCfg aws.Config, log *slog.Logger) (*App, error) {
 	sm := secretsmanager.NewFromConfig(awsCfg)
@@ -69,17 +87,8 @@ func Build(ctx context.Context, cfg config.Lambda, awsCfg aws.Config, log *slog.
 	app.Audit = s3audit.New(s3audit.NewS3Bucket(s3.NewFromConfig(awsCfg), cfg.AuditBucket, ""), s3audit.WithLogger(log))
 	app.Timer = sqstimer.New(sqs.NewFromConfig(awsCfg), cfg.TimerQueueURL)
 	app.Service = &relay.Service{Store: app.Store, Sender: sender, Timer: app.Timer, Audit: app.Audit,
-		Metrics: emf.New(os.Stdout), Log: log, CallbackURL: CallbackURL(cfg.PublicBaseURL)}
+		Metrics: emf.New(os.Stdout), Log: log, CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
 	return app, nil
-}
-
-// CallbackURL builds each forward's StatusCallback under the public URL, so
-// delivery reports reach the relay through the same signed entry as texts.
-func CallbackURL(base string) func(tenant, relayID string, attempt int) string {
-	return func(tenant, relayID string, attempt int) string {
-		q := url.Values{"tenant": {tenant}, "relay": {relayID}, "attempt": {fmt.Sprint(attempt)}}
-		return base + "/api/sms/delivery?" + q.Encode()
-	}
 }
 
 // Exporter writes maintenance.json from an audit log.

@@ -576,24 +576,13 @@ type counter struct {
 	Count  int   `json:"count"`
 }
 
-// windowStart returns the start, in Unix nanoseconds, of the fixed window
-// of the given length that contains now.
-func windowStart(now time.Time, window time.Duration) int64 {
-	n, w := now.UnixNano(), int64(window)
-	m := n % w
-	if m < 0 {
-		m += w
-	}
-	return n - m
-}
-
 // Take counts one use of key in the fixed window containing now and reports
 // whether the count stayed within limit.
 func (s *Store) Take(ctx context.Context, k string, limit int, window time.Duration, now time.Time) (bool, error) {
 	if k == "" || window <= 0 {
 		return false, fmt.Errorf("take %s: %w", k, invalid("take needs a key and a positive window"))
 	}
-	start := windowStart(now, window)
+	start := relay.WindowStart(now, window)
 	var c counter
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bTakes)

@@ -214,24 +214,13 @@ func (s *Store) Codes(ctx context.Context, tenantID, operatorID string) ([]relay
 	return ls, nil
 }
 
-// windowStart returns the start, in Unix nanoseconds, of the fixed window
-// of the given length that contains now.
-func windowStart(now time.Time, window time.Duration) int64 {
-	n, w := now.UnixNano(), int64(window)
-	m := n % w
-	if m < 0 {
-		m += w
-	}
-	return n - m
-}
-
 // Take counts one use of key in the fixed window containing now and reports
 // whether the count stayed within limit.
 func (s *Store) Take(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, error) {
 	if key == "" || window <= 0 {
 		return false, fmt.Errorf("take %s: %w", key, invalid("take needs a key and a positive window"))
 	}
-	start := windowStart(now, window)
+	start := relay.WindowStart(now, window)
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: itemKey(takePK(key), windowSK(start)),
 		UpdateExpression:         aws.String("ADD #n :one SET #ttl = :ttl"),

@@ -49,10 +49,6 @@ type nopTimer struct{}
 
 func (nopTimer) Schedule(context.Context, relay.Tick) error { return nil }
 
-type verifier struct{ v *twilio.Validator }
-
-func (v verifier) Verify(r *http.Request) bool { return v.v.ValidRequest(base, r) }
-
 type env struct {
 	h      http.Handler
 	store  *memstore.Store
@@ -81,7 +77,7 @@ func newEnv(t testing.TB, mutate ...func(*httpapi.Config)) *env {
 	cfg := httpapi.Config{
 		Service: &relay.Service{Store: st, Sender: s, Timer: nopTimer{}, Audit: audit, Log: log},
 		Store:   st, Audit: audit, Log: log, Version: "test",
-		Signature: verifier{twilio.NewValidator(authToken, "")},
+		Signature: twilio.Verifier{Validator: twilio.NewValidator(authToken, ""), BaseURL: base},
 		Auth:      httpapi.Tokens{Admin: admin}, CORSOrigins: []string{"https://dash.example.com"},
 		Export: func(ctx context.Context, w io.Writer, tenant string, since, until time.Time) error {
 			recs, err := s3audit.Export(ctx, audit, tenant, since, until)
@@ -336,7 +332,11 @@ func TestDeliveryCallback(t *testing.T) {
 	e := newEnv(t)
 	e.do(webhook("/api/sms/incoming", form(sid1, custPhone, qdnNumber, "need a pickup"), true))
 	r, _ := e.store.Relay(context.Background(), sid1)
-	path := "/api/sms/delivery?tenant=qdn&relay=" + sid1 + "&attempt=1"
+	// The callback URL the forward carried is what Twilio posts to.
+	path := strings.TrimPrefix(httpapi.CallbackURL(base+"/")("qdn", sid1, 1), base)
+	if want := "/api/sms/delivery?attempt=1&relay=" + sid1 + "&tenant=qdn"; path != want {
+		t.Fatalf("callback path = %q, want %q", path, want)
+	}
 	f := url.Values{"MessageSid": {r.Attempts[0].MessageSid}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"}}
 	req := webhook(path, f, true)
 	req.URL, _ = url.Parse(path)

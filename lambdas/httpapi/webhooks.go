@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -131,4 +132,15 @@ const webhookBudget = 25 * time.Second
 // or a client disconnects, or the relay would be left half-sent.
 func detached(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(r.Context()), webhookBudget)
+}
+
+// CallbackURL returns the StatusCallback builder for forwards: the delivery
+// route under the public base URL, naming the tenant, relay and attempt that
+// the delivery handler reads back. Twilio signs the URL with its query.
+func CallbackURL(base string) func(tenantID, relayID string, attempt int) string {
+	base = strings.TrimRight(base, "/")
+	return func(tenantID, relayID string, attempt int) string {
+		q := url.Values{"tenant": {tenantID}, "relay": {relayID}, "attempt": {strconv.Itoa(attempt)}}
+		return base + "/api/sms/delivery?" + q.Encode()
+	}
 }

@@ -317,7 +317,7 @@ func (s *Store) Take(_ context.Context, k string, limit int, window time.Duratio
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	wk := key(k, now.Truncate(window).String())
+	wk := key(k, strconv.FormatInt(relay.WindowStart(now, window), 10))
 	if s.counters[wk] >= limit {
 		return false, nil
 	}

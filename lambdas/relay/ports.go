@@ -172,3 +172,14 @@ const (
 	MetricExhausted = "RelaysExhausted"
 	MetricSendError = "SendErrors"
 )
+
+// WindowStart returns the start, in Unix nanoseconds, of the fixed window of
+// the given length that contains now: the bucket Store.Take counts in.
+func WindowStart(now time.Time, window time.Duration) int64 {
+	n, w := now.UnixNano(), int64(window)
+	m := n % w
+	if m < 0 {
+		m += w
+	}
+	return n - m
+}

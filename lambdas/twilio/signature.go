@@ -102,3 +102,13 @@ func PublicURL(base string, r *http.Request) string {
 	}
 	return s
 }
+
+// Verifier checks a request's signature against a fixed public base URL; it
+// is what the HTTP layer's SignatureVerifier needs.
+type Verifier struct {
+	Validator *Validator
+	BaseURL   string
+}
+
+// Verify reports whether r, with its form parsed, carries a valid signature.
+func (v Verifier) Verify(r *http.Request) bool { return v.Validator.ValidRequest(v.BaseURL, r) }

@@ -5,11 +5,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/dispatchrelay/dispatch-relay/lambdas/apigw"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/awsapp"
@@ -29,37 +27,21 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string) error {
-	cfg, err := config.LoadLambda(getenv, config.APIEnv)
+	app, cfg, err := awsapp.Load(ctx, getenv, config.APIEnv)
 	if err != nil {
 		return err
 	}
-	log := awsapp.Logger(cfg.LogLevel)
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("aws config: %w", err)
-	}
-	app, err := awsapp.Build(ctx, cfg, awsCfg, log)
-	if err != nil {
-		return err
-	}
-	validator := twilio.NewValidator(app.Twilio.AuthToken, app.Twilio.AuthTokenSecondary)
 	h := httpapi.New(httpapi.Config{
 		Service: app.Service, Store: app.Store, Audit: app.Audit, Export: awsapp.Exporter(app.Audit),
-		Signature:    signature{validator, cfg.PublicBaseURL},
+		// Signatures are checked against the public CloudFront URL Twilio calls.
+		Signature: twilio.Verifier{Validator: twilio.NewValidator(app.Twilio.AuthToken, app.Twilio.AuthTokenSecondary),
+			BaseURL: cfg.PublicBaseURL},
 		Auth:         apigw.Claims{TenantClaim: cfg.TenantClaim},
 		CORSOrigins:  cfg.CORSOrigins,
 		OriginVerify: app.OriginVerify,
 		Version:      version,
-		Log:          log,
+		Log:          app.Log,
 	})
 	lambda.StartWithOptions(apigw.Handler(h), lambda.WithContext(ctx))
 	return nil
 }
-
-// signature checks X-Twilio-Signature against the public CloudFront URL.
-type signature struct {
-	v    *twilio.Validator
-	base string
-}
-
-func (s signature) Verify(r *http.Request) bool { return s.v.ValidRequest(s.base, r) }

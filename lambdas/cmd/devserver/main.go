@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -125,7 +124,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	validator := twilio.NewValidator(signToken, secondToken)
 
 	svc := &relay.Service{Store: store, Sender: sender, Timer: timer, Audit: audit, Metrics: logMetrics{log}, Log: log,
-		CallbackURL: callbackURL(cfg.PublicBaseURL)}
+		CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
 	api := httpapi.New(httpapi.Config{
 		Service: svc, Store: store, Audit: audit, Version: version, Log: log,
 		Export: func(ctx context.Context, w io.Writer, tenant string, since, until time.Time) error {
@@ -135,7 +134,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			}
 			return s3audit.WriteJSON(w, recs)
 		},
-		Signature:   verifier{validator, cfg.PublicBaseURL},
+		Signature:   twilio.Verifier{Validator: validator, BaseURL: cfg.PublicBaseURL},
 		Auth:        httpapi.Tokens{Admin: apiToken},
 		CORSOrigins: cfg.CORSOrigins,
 	})
@@ -188,22 +187,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer cancel()
 	fmt.Fprintln(stdout, "dispatch-relay dev server stopping")
 	return srv.Shutdown(shutdown)
-}
-
-// verifier checks Twilio signatures against the configured public URL.
-type verifier struct {
-	v    *twilio.Validator
-	base string
-}
-
-func (v verifier) Verify(r *http.Request) bool { return v.v.ValidRequest(v.base, r) }
-
-// callbackURL builds each forward's StatusCallback under the public URL.
-func callbackURL(base string) func(tenant, relayID string, attempt int) string {
-	return func(tenant, relayID string, attempt int) string {
-		q := url.Values{"tenant": {tenant}, "relay": {relayID}, "attempt": {fmt.Sprint(attempt)}}
-		return base + "/api/sms/delivery?" + q.Encode()
-	}
 }
 
 // logMetrics writes metric counts to the log in the dev server.

@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/dispatchrelay/dispatch-relay/lambdas/awsapp"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
@@ -23,19 +22,10 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string) error {
-	cfg, err := config.LoadLambda(getenv, config.EscalatorEnv)
+	app, _, err := awsapp.Load(ctx, getenv, config.EscalatorEnv)
 	if err != nil {
 		return err
 	}
-	log := awsapp.Logger(cfg.LogLevel)
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("aws config: %w", err)
-	}
-	app, err := awsapp.Build(ctx, cfg, awsCfg, log)
-	if err != nil {
-		return err
-	}
-	lambda.StartWithOptions(app.Timer.Handler(app.Service, log), lambda.WithContext(ctx))
+	lambda.StartWithOptions(app.Timer.Handler(app.Service, app.Log), lambda.WithContext(ctx))
 	return nil
 }
