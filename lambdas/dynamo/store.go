@@ -5,17 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/dispatchrelay/dispatch-relay/lambdas/awserr"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 )
 
@@ -171,38 +169,25 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
-// transientCodes are error codes of answers worth retrying later.
-var transientCodes = map[string]bool{
-	"ThrottlingException":                    true,
-	"ProvisionedThroughputExceededException": true,
-	"RequestLimitExceeded":                   true,
-	"InternalServerError":                    true,
-	"ServiceUnavailable":                     true,
-	"InternalFailure":                        true,
+// errorCodes are DynamoDB's error codes worth retrying later; the transport
+// (network failures, deadlines, 5xx) is classified by awserr.
+var errorCodes = map[string]relay.Kind{
+	"ThrottlingException":                    relay.Transient,
+	"ProvisionedThroughputExceededException": relay.Transient,
+	"RequestLimitExceeded":                   relay.Transient,
+	"InternalServerError":                    relay.Transient,
+	"ServiceUnavailable":                     relay.Transient,
+	"InternalFailure":                        relay.Transient,
 }
 
 // classify gives an SDK error its relay Kind: a lost condition is Conflict;
 // throttling, 5xx answers, network failures and deadlines are Transient;
 // anything else is Internal.
 func classify(err error) error {
-	var (
-		apiErr  smithy.APIError
-		respErr *awshttp.ResponseError
-		netErr  net.Error
-	)
-	switch {
-	case err == nil:
-		return nil
-	case isConditionFailed(err):
+	if err != nil && isConditionFailed(err) {
 		return relay.Wrap(relay.Conflict, err, "condition failed")
-	case errors.As(err, &apiErr) && transientCodes[apiErr.ErrorCode()],
-		errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500,
-		errors.As(err, &netErr),
-		errors.Is(err, context.DeadlineExceeded):
-		return relay.Wrap(relay.Transient, err, "store unavailable")
-	default:
-		return relay.Wrap(relay.Internal, err, "store request failed")
 	}
+	return awserr.Classify(err, "store request failed", errorCodes)
 }
 
 // Ping reads an item that never exists, which proves the table is

@@ -2,13 +2,8 @@ package s3audit
 
 import (
 	"context"
-	"errors"
-	"net"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
-
+	"github.com/dispatchrelay/dispatch-relay/lambdas/awserr"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 )
 
@@ -27,47 +22,18 @@ type Bucket interface {
 	List(ctx context.Context, prefix, startAfter string, max int) (keys []string, more bool, err error)
 }
 
-// classify gives an SDK error a relay Kind: throttling, server faults and
-// network trouble are Transient, a missing object is NotFound, a lost
-// create-only race is Conflict, anything else (access denied, no such
-// bucket) is Internal because retrying will not fix configuration.
-func classify(err error, msg string) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return relay.Wrap(relay.Transient, err, msg)
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "NoSuchKey", "NotFound":
-			return relay.Wrap(relay.NotFound, err, msg)
-		case "NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch":
-			return relay.Wrap(relay.Internal, err, msg)
-		case "PreconditionFailed":
-			return relay.Wrap(relay.Conflict, err, msg)
-		case "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
-			"InternalError", "ServiceUnavailable", "ConditionalRequestConflict":
-			return relay.Wrap(relay.Transient, err, msg)
-		}
-	}
-	var sendErr *smithyhttp.RequestSendError
-	var netErr net.Error
-	if errors.As(err, &sendErr) || errors.As(err, &netErr) {
-		return relay.Wrap(relay.Transient, err, msg)
-	}
-	var resp *awshttp.ResponseError
-	if errors.As(err, &resp) {
-		switch code := resp.HTTPStatusCode(); {
-		case code == 404:
-			return relay.Wrap(relay.NotFound, err, msg)
-		case code == 412:
-			return relay.Wrap(relay.Conflict, err, msg)
-		case code == 409 || code == 429 || code >= 500:
-			return relay.Wrap(relay.Transient, err, msg)
-		}
-		return relay.Wrap(relay.Internal, err, msg)
-	}
-	return relay.Wrap(relay.Internal, err, msg)
+// errorCodes are S3's error codes with a meaning for the audit log: a
+// missing object, a lost create-only race, configuration faults that a retry
+// will not fix, and throttling; awserr classifies the transport.
+var errorCodes = map[string]relay.Kind{
+	"NoSuchKey": relay.NotFound, "NotFound": relay.NotFound,
+	"NoSuchBucket": relay.Internal, "AccessDenied": relay.Internal,
+	"InvalidAccessKeyId": relay.Internal, "SignatureDoesNotMatch": relay.Internal,
+	"PreconditionFailed": relay.Conflict,
+	"SlowDown":           relay.Transient, "Throttling": relay.Transient, "ThrottlingException": relay.Transient,
+	"RequestTimeout": relay.Transient, "InternalError": relay.Transient, "ServiceUnavailable": relay.Transient,
+	"ConditionalRequestConflict": relay.Transient,
 }
+
+// classify gives an SDK error a relay Kind.
+func classify(err error, msg string) error { return awserr.Classify(err, msg, errorCodes) }

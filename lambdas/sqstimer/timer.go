@@ -10,17 +10,13 @@ package sqstimer
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/dispatchrelay/dispatch-relay/lambdas/awserr"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 )
 
@@ -89,32 +85,12 @@ func (t *Timer) Schedule(ctx context.Context, tk relay.Tick) error {
 	return nil
 }
 
-// classify gives an SDK error a relay Kind: throttling, server faults and
-// network trouble are Transient; anything else (a missing queue, access
-// denied) is Internal because retrying will not fix configuration.
-func classify(err error) error {
-	const msg = "timer queue error"
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return relay.Wrap(relay.Transient, err, msg)
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "RequestThrottled", "ThrottlingException", "KmsThrottled", "ServiceUnavailable", "InternalError", "InternalFailure":
-			return relay.Wrap(relay.Transient, err, msg)
-		}
-	}
-	var sendErr *smithyhttp.RequestSendError
-	var netErr net.Error
-	if errors.As(err, &sendErr) || errors.As(err, &netErr) {
-		return relay.Wrap(relay.Transient, err, msg)
-	}
-	var resp *awshttp.ResponseError
-	if errors.As(err, &resp) {
-		if code := resp.HTTPStatusCode(); code == 429 || code >= 500 {
-			return relay.Wrap(relay.Transient, err, msg)
-		}
-		return relay.Wrap(relay.Internal, err, msg)
-	}
-	return relay.Wrap(relay.Internal, err, msg)
+// errorCodes are SQS's throttling and fault codes; awserr classifies the
+// transport (deadlines, network failures, 429 and 5xx).
+var errorCodes = map[string]relay.Kind{
+	"RequestThrottled": relay.Transient, "ThrottlingException": relay.Transient, "KmsThrottled": relay.Transient,
+	"ServiceUnavailable": relay.Transient, "InternalError": relay.Transient, "InternalFailure": relay.Transient,
 }
+
+// classify gives an SDK error a relay Kind.
+func classify(err error) error { return awserr.Classify(err, "timer queue error", errorCodes) }
