@@ -1,8 +1,9 @@
-// Command infra is the dispatch-relay CDK app: one stack, RelayStack, with the
+// Package infra is the dispatch-relay CDK app: one stack, RelayStack, with the
 // HTTP API, the Lambda functions, state, audit, timers, secrets, the CloudFront
-// edge and DNS. `npx cdk synth` runs it through cdk.json; `go test ./infra`
-// builds the same app from the same context and checks the template.
-package main
+// edge and DNS. `npx cdk synth` runs it through cdk.json (infra/cmd/app);
+// `go test ./infra` builds the same app from the same context and checks the
+// template.
+package infra
 
 import (
 	"encoding/json"
@@ -19,14 +20,9 @@ import (
 // StackName is the CloudFormation stack (and construct) name.
 const StackName = "DispatchRelay"
 
-func main() {
-	if err := run(os.Getwd); err != nil {
-		fmt.Fprintln(os.Stderr, "infra:", err)
-		os.Exit(1)
-	}
-}
-
-func run(getwd func() (string, error)) error {
+// Run synthesizes the app from the repository containing the working
+// directory that getwd reports.
+func Run(getwd func() (string, error)) error {
 	wd, err := getwd()
 	if err != nil {
 		return err
