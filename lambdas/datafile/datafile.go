@@ -171,24 +171,7 @@ func (f File) Validate() error {
 		if t.Fallback != nil && !relay.ValidPhone(t.Fallback.Phone) {
 			add("%s.fallback.phone: %q is not an E.164 number", p, t.Fallback.Phone)
 		}
-		ops, phones := map[string]bool{}, map[string]bool{}
-		for j, o := range t.Operators {
-			q := fmt.Sprintf("%s.operators[%d]", p, j)
-			if !validID(o.ID) {
-				add("%s.id: %q is not a valid id", q, o.ID)
-			} else if ops[o.ID] {
-				add("%s.id: %q is used twice", q, o.ID)
-			}
-			ops[o.ID] = true
-			if !relay.ValidPhone(o.Phone) {
-				add("%s.phone: %q is not an E.164 number", q, o.Phone)
-			} else if phones[o.Phone] {
-				add("%s.phone: %s belongs to another operator", q, o.Phone)
-			} else if numbers[o.Phone] != "" {
-				add("%s.phone: %s is a published tenant number", q, o.Phone)
-			}
-			phones[o.Phone] = true
-		}
+		ops := checkPeople(add, p+".operators", "operator", people(t.Operators, func(o Operator) [2]string { return [2]string{o.ID, o.Phone} }), numbers)
 		if len(t.Chain) == 0 && t.Fallback == nil {
 			add("%s.chain: a chain or a fallback contact is required", p)
 		}
@@ -197,22 +180,7 @@ func (f File) Validate() error {
 				add("%s.chain[%d]: no operator %q in this tenant", p, j, id)
 			}
 		}
-		custs, cphones := map[string]bool{}, map[string]bool{}
-		for j, c := range t.Customers {
-			q := fmt.Sprintf("%s.customers[%d]", p, j)
-			if !validID(c.ID) {
-				add("%s.id: %q is not a valid id", q, c.ID)
-			} else if custs[c.ID] {
-				add("%s.id: %q is used twice", q, c.ID)
-			}
-			custs[c.ID] = true
-			if !relay.ValidPhone(c.Phone) {
-				add("%s.phone: %q is not an E.164 number", q, c.Phone)
-			} else if cphones[c.Phone] {
-				add("%s.phone: %s belongs to another customer", q, c.Phone)
-			}
-			cphones[c.Phone] = true
-		}
+		custs := checkPeople(add, p+".customers", "customer", people(t.Customers, func(c Customer) [2]string { return [2]string{c.ID, c.Phone} }), nil)
 		jobs := map[string]bool{}
 		for j, jb := range t.Jobs {
 			q := fmt.Sprintf("%s.jobs[%d]", p, j)
@@ -232,6 +200,42 @@ func (f File) Validate() error {
 		return relay.Errorf(relay.Invalid, "%s", strings.Join(bad, "; "))
 	}
 	return nil
+}
+
+// people lists entries as (id, phone) pairs for checkPeople.
+func people[T any](entries []T, idPhone func(T) [2]string) [][2]string {
+	out := make([][2]string, len(entries))
+	for i, e := range entries {
+		out[i] = idPhone(e)
+	}
+	return out
+}
+
+// checkPeople reports bad or repeated ids and phones of one tenant's
+// operators or customers, and phones that are published tenant numbers
+// (numbers may be nil), and returns the ids seen.
+func checkPeople(add func(string, ...any), path, kind string, entries [][2]string, numbers map[string]string) map[string]bool {
+	ids, phones := map[string]bool{}, map[string]bool{}
+	for j, e := range entries {
+		id, phone := e[0], e[1]
+		q := fmt.Sprintf("%s[%d]", path, j)
+		if !validID(id) {
+			add("%s.id: %q is not a valid id", q, id)
+		} else if ids[id] {
+			add("%s.id: %q is used twice", q, id)
+		}
+		ids[id] = true
+		switch {
+		case !relay.ValidPhone(phone):
+			add("%s.phone: %q is not an E.164 number", q, phone)
+		case phones[phone]:
+			add("%s.phone: %s belongs to another %s", q, phone, kind)
+		case numbers[phone] != "":
+			add("%s.phone: %s is a published tenant number", q, phone)
+		}
+		phones[phone] = true
+	}
+	return ids
 }
 
 func validID(s string) bool {

@@ -257,17 +257,17 @@ func displayName(c Customer, phone string) string {
 
 // route picks the relay's chain: the operator assigned to the customer's
 // active job first, then the tenant's chain without repeats.
-func (s *Service) route(ctx context.Context, t Tenant, from string) (Customer, Job, []string, string, error) {
+func (s *Service) route(ctx context.Context, t Tenant, from string) (Customer, Job, *Operator, []string, string, error) {
 	c, err := s.Store.CustomerByPhone(ctx, t.ID, from)
 	if err != nil {
 		if IsKind(err, NotFound) {
-			return Customer{}, Job{}, dedupe(t.Chain), ReasonUnknown, nil
+			return Customer{}, Job{}, nil, dedupe(t.Chain), ReasonUnknown, nil
 		}
-		return c, Job{}, nil, "", fmt.Errorf("find customer: %w", err)
+		return c, Job{}, nil, nil, "", fmt.Errorf("find customer: %w", err)
 	}
 	jobs, err := s.Store.JobsForCustomer(ctx, t.ID, c.ID)
 	if err != nil {
-		return c, Job{}, nil, "", fmt.Errorf("find jobs of %s: %w", c.ID, err)
+		return c, Job{}, nil, nil, "", fmt.Errorf("find jobs of %s: %w", c.ID, err)
 	}
 	for _, j := range jobs {
 		if !j.Active() || j.OperatorID == "" {
@@ -277,9 +277,9 @@ func (s *Service) route(ctx context.Context, t Tenant, from string) (Customer, J
 		if err != nil || !op.Active {
 			continue // an unassignable job falls through to the chain
 		}
-		return c, j, dedupe(append([]string{j.OperatorID}, t.Chain...)), ReasonPrimary, nil
+		return c, j, &op, dedupe(append([]string{j.OperatorID}, t.Chain...)), ReasonPrimary, nil
 	}
-	return c, Job{}, dedupe(t.Chain), ReasonDefaultChain, nil
+	return c, Job{}, nil, dedupe(t.Chain), ReasonDefaultChain, nil
 }
 
 func dedupe(ids []string) []string {
@@ -297,7 +297,7 @@ func dedupe(ids []string) []string {
 
 func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound) (InboundResult, error) {
 	res := InboundResult{TenantID: t.ID, RelayID: in.MessageSid, Outcome: OutcomeRelayed}
-	c, job, chain, reason, err := s.route(ctx, t, in.From)
+	c, job, first, chain, reason, err := s.route(ctx, t, in.From)
 	if err != nil {
 		return res, err
 	}
@@ -331,7 +331,8 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound) (Inbound
 		return res, fmt.Errorf("claim message %s: %w", in.MessageSid, err)
 	}
 	s.count(ctx, MetricRelayed, t.ID)
-	if _, err := s.step(ctx, t, &r, reason, "", "", true); err != nil {
+	// The job's operator, already read by routing, is not read again.
+	if _, err := s.step(ctx, t, &r, reason, "", "", true, first); err != nil {
 		return res, err
 	}
 	if t.AutoReply != "" {
@@ -356,7 +357,7 @@ type step struct {
 // plan appends the next attempt to r in memory, arms its timers and reserves
 // its reply code. It does not store r: the caller's conditional write decides
 // whether the step happens. target names an operator to skip the chain.
-func (s *Service) plan(ctx context.Context, t Tenant, r *Relay, reason, target, actor string, armed bool) (step, error) {
+func (s *Service) plan(ctx context.Context, t Tenant, r *Relay, reason, target, actor string, armed bool, known *Operator) (step, error) {
 	now := s.now()
 	r.UpdatedAt = now
 	var a *Attempt
@@ -373,7 +374,13 @@ func (s *Service) plan(ctx context.Context, t Tenant, r *Relay, reason, target, 
 		total := len(r.Chain) * (r.Repeat + 1)
 		for p := r.Position + 1; p < total; p++ {
 			id := r.Chain[p%len(r.Chain)]
-			op, err := s.Store.Operator(ctx, t.ID, id)
+			var op Operator
+			var err error
+			if known != nil && known.ID == id {
+				op = *known
+			} else {
+				op, err = s.Store.Operator(ctx, t.ID, id)
+			}
 			if err != nil && !IsKind(err, NotFound) {
 				return step{}, fmt.Errorf("find operator %s: %w", id, err)
 			}
@@ -681,14 +688,15 @@ func (s *Service) load(ctx context.Context, tenantID, id string) (Relay, error) 
 // write on r's version and sends. It returns Conflict when r changed under it,
 // so that of two racing escalations exactly one happens.
 func (s *Service) advance(ctx context.Context, t Tenant, r *Relay, reason, target, actor string) (Attempt, error) {
-	return s.step(ctx, t, r, reason, target, actor, false)
+	return s.step(ctx, t, r, reason, target, actor, false, nil)
 }
 
-// step is advance; armed says the first attempt's ack timer is already armed.
-func (s *Service) step(ctx context.Context, t Tenant, r *Relay, reason, target, actor string, armed bool) (Attempt, error) {
+// step is advance; armed says the first attempt's ack timer is already
+// armed, and known is an operator the caller has read already (or nil).
+func (s *Service) step(ctx context.Context, t Tenant, r *Relay, reason, target, actor string, armed bool, known *Operator) (Attempt, error) {
 	before := *r
 	before.Attempts = append([]Attempt(nil), r.Attempts...)
-	st, err := s.plan(ctx, t, r, reason, target, actor, armed)
+	st, err := s.plan(ctx, t, r, reason, target, actor, armed, known)
 	if err != nil {
 		*r = before
 		return Attempt{}, err

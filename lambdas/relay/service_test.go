@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dispatchrelay/dispatch-relay/lambdas/memstore"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 )
 
@@ -647,5 +648,30 @@ func TestBurstToOneOperatorLosesNothing(t *testing.T) {
 			t.Errorf("reply hint %q used twice", hint)
 		}
 		codes[hint] = true
+	}
+}
+
+// countingStore counts operator reads, the webhook's repeatable remote calls.
+type countingStore struct {
+	*memstore.Store
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (c *countingStore) Operator(ctx context.Context, tenantID, id string) (relay.Operator, error) {
+	c.mu.Lock()
+	c.reads[id]++
+	c.mu.Unlock()
+	return c.Store.Operator(ctx, tenantID, id)
+}
+
+func TestJobOperatorIsReadOnce(t *testing.T) {
+	h := newHarness(t)
+	must(t, h.store.PutJob(context.Background(), relay.Job{TenantID: "qdn", ID: "job_1", CustomerID: "cust_5678", State: "en_route", OperatorID: "sergio_backup"}))
+	cs := &countingStore{Store: h.store, reads: map[string]int{}}
+	h.svc.Store = cs
+	h.text(custPhone, qdnNumber, "need a pickup")
+	if n := cs.reads["sergio_backup"]; n != 1 {
+		t.Errorf("the job's operator was read %d times on the webhook path, want 1", n)
 	}
 }
