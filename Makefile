@@ -9,6 +9,8 @@ LAMBDAS  := api escalator
 LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
 
+# One pinned Go toolchain for every build, test and CI run (fetched by the go command from the module proxy).
+export GOTOOLCHAIN := go1.27.3
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
