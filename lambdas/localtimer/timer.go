@@ -26,10 +26,11 @@ import (
 // FileName is the file under the state directory that holds pending ticks.
 const FileName = "timers.jsonl"
 
-// Retry defaults: a failing tick is tried DefaultAttempts times in all,
+// Retry defaults: a failing tick is tried until it succeeds (DefaultAttempts
+// 0: a relay's tick is never dropped, or the relay would be stuck),
 // waiting DefaultBackoff, then twice as long each time.
 const (
-	DefaultAttempts = 5
+	DefaultAttempts = 0
 	DefaultBackoff  = 500 * time.Millisecond
 	// DefaultWorkers ticks are handled at once, so one slow send (a hung
 	// Twilio request) does not make every other relay's failover late.
@@ -403,7 +404,7 @@ func (t *Timer) fire(ctx context.Context, handle func(context.Context, relay.Tic
 		return
 	default:
 		e.tries++
-		if e.tries < t.attempts {
+		if t.attempts == 0 || e.tries < t.attempts {
 			e.at = t.now().Add(t.retryDelay(e.tries))
 			heap.Push(&t.queue, e)
 			t.signal() // Run may be waiting on a later tick, or on none

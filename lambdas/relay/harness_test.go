@@ -28,23 +28,58 @@ func (c *clock) Set(t time.Time) {
 	}
 }
 
-// sender records messages and fails sends to chosen numbers.
+// sender records messages and fails sends to chosen numbers. lost[phone]
+// sends to phone reach "Twilio" (they are recorded and found by Lookup) but
+// answer a transient error, as when the answer is lost; during runs before
+// each send (e.g. to move the clock, as a slow Twilio would).
 type sender struct {
-	mu   sync.Mutex
-	msgs []relay.Message
-	fail map[string]error
-	n    int
+	mu      sync.Mutex
+	msgs    []relay.Message
+	at      []time.Time
+	sids    []string
+	fail    map[string]error
+	lost    map[string]int
+	during  func(m relay.Message)
+	now     func() time.Time
+	n       int
+	lookups int
 }
 
 func (s *sender) Send(_ context.Context, m relay.Message) (relay.Sent, error) {
+	if s.during != nil {
+		s.during(m)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.fail[m.To]; err != nil {
 		return relay.Sent{}, err
 	}
 	s.n++
+	sid := fmt.Sprintf("SM%032d", s.n)
 	s.msgs = append(s.msgs, m)
-	return relay.Sent{Sid: fmt.Sprintf("SM%032d", s.n), Status: "queued"}, nil
+	s.sids = append(s.sids, sid)
+	var at time.Time
+	if s.now != nil {
+		at = s.now()
+	}
+	s.at = append(s.at, at)
+	if s.lost[m.To] > 0 {
+		s.lost[m.To]--
+		return relay.Sent{}, relay.Errorf(relay.Transient, "twilio: outcome of send unknown")
+	}
+	return relay.Sent{Sid: sid, Status: "queued"}, nil
+}
+
+func (s *sender) Lookup(_ context.Context, m relay.Message, since time.Time) (relay.Sent, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lookups++
+	for i, x := range s.msgs {
+		if x.To == m.To && x.From == m.From && x.Body == m.Body && !s.at[i].Before(since.Add(-time.Second)) {
+			return relay.Sent{Sid: s.sids[i], Status: "queued"}, true, nil
+		}
+	}
+	return relay.Sent{}, false, nil
 }
 
 func (s *sender) sent() []relay.Message {
@@ -82,15 +117,29 @@ func (t *timer) pending() []relay.Tick {
 	return append([]relay.Tick(nil), t.ticks...)
 }
 
-// audit collects events.
+// audit collects events; like the real logs, an event written twice (same
+// id) is stored once. fail makes the next writes fail.
 type audit struct {
 	mu     sync.Mutex
 	events []relay.AuditEvent
+	fail   int
+	writes int
 }
 
 func (a *audit) Record(_ context.Context, e relay.AuditEvent) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.writes++
+	if a.fail > 0 {
+		a.fail--
+		return relay.Errorf(relay.Transient, "audit log unavailable")
+	}
+	for i := range a.events {
+		if a.events[i].ID == e.ID {
+			a.events[i] = e
+			return nil
+		}
+	}
 	a.events = append(a.events, e)
 	return nil
 }
@@ -144,9 +193,10 @@ const (
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, store: memstore.New(), sender: &sender{fail: map[string]error{}}, timer: &timer{},
+	h := &harness{t: t, store: memstore.New(), sender: &sender{fail: map[string]error{}, lost: map[string]int{}}, timer: &timer{},
 		audit: &audit{}, metrics: &metrics{n: map[string]int{}},
 		clock: &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}}
+	h.sender.now = h.clock.Now
 	h.svc = &relay.Service{Store: h.store, Sender: h.sender, Timer: h.timer, Audit: h.audit, Metrics: h.metrics,
 		Now: h.clock.Now, Log: slog.New(slog.DiscardHandler),
 		CallbackURL: func(tenant, id string, n int) string {

@@ -138,9 +138,7 @@ const (
 // Delivery statuses of an outbound message, as Twilio reports them, plus
 // the relay's own states before Twilio knows the message.
 const (
-	DeliveryPending     = "pending"     // written, not yet handed to Twilio
-	DeliveryPaced       = "paced"       // waiting for the destination's pacing slot
-	DeliveryDispatching = "dispatching" // claimed by one sender, on its way to Twilio
+	DeliveryDispatching = "dispatching" // an intent: written, being handed to Twilio under a lease
 	DeliveryAccepted    = "accepted"
 	DeliveryQueued      = "queued"
 	DeliverySending     = "sending"
@@ -150,8 +148,44 @@ const (
 	DeliveryUndelivered = "undelivered"
 	DeliveryFailed      = "failed"
 	DeliverySkipped     = "skipped" // never sent: the send was refused for good
-	DeliveryRetry       = "retry"   // a transient send failure waits for a retry tick
+	DeliveryRetry       = "retry"   // a transient send failure waits for RetryAt
 )
+
+// Outbound is one outbound text the relay owes somebody: an intent written
+// before the text is handed to Twilio, then Twilio's answer. Every send goes
+// through one door (Service.deliver): whoever finds an Outbound without a
+// MessageSid after a try started looks it up at Twilio before sending again.
+type Outbound struct {
+	// MessageSid is Twilio's sid of the outbound message, once accepted.
+	MessageSid string `json:"message_sid,omitempty"`
+	// Delivery is the outbound message's latest delivery status.
+	Delivery  string `json:"delivery"`
+	Error     string `json:"error,omitempty"`
+	ErrorCode int    `json:"error_code,omitempty"`
+	// Tries counts sends started; more than zero without a MessageSid means
+	// the outcome of an earlier try may be unknown.
+	Tries int `json:"tries,omitempty"`
+	// FirstTryAt is when the first try started: the lookup's lower bound.
+	FirstTryAt time.Time `json:"first_try_at,omitzero"`
+	// LeaseUntil is when the sender that holds this intent gives up; nobody
+	// else touches the intent before then.
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
+	// Holder is the process instance that holds the lease.
+	Holder string `json:"holder,omitempty"`
+	// RetryAt is when a transiently failed send is tried again.
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// SentAt is when Twilio accepted the text: the acknowledgement window starts here.
+	SentAt   time.Time `json:"sent_at,omitzero"`
+	Segments int       `json:"segments,omitempty"`
+	Encoding string    `json:"encoding,omitempty"`
+}
+
+// Accepted reports whether Twilio took the text.
+func (o *Outbound) Accepted() bool { return o.MessageSid != "" }
+
+// Owed reports whether the text still has to reach Twilio: neither accepted
+// nor refused for good.
+func (o *Outbound) Owed() bool { return o.MessageSid == "" && o.Delivery != DeliverySkipped }
 
 // Attempt is one forward of a relay to one person.
 type Attempt struct {
@@ -164,24 +198,33 @@ type Attempt struct {
 	Reason string `json:"reason"`
 	// By is who caused the attempt: "" for routing, "timer", an operator id or an API subject.
 	By string `json:"by,omitempty"`
+	// Cause is the inbound MessageSid that caused the attempt (an operator's
+	// PASS), so a retried webhook finds its effect instead of passing twice.
+	Cause string `json:"cause,omitempty"`
 	// Code is the reply code the operator can use for this relay; 0 for the fallback contact.
 	Code int `json:"code,omitempty"`
 	// Fallback marks the attempt that texted the tenant's fallback contact.
-	Fallback bool `json:"fallback,omitempty"`
-	// MessageSid is Twilio's sid of the outbound message, once sent.
-	MessageSid string `json:"message_sid,omitempty"`
-	// Delivery is the outbound message's latest delivery status.
-	Delivery  string    `json:"delivery"`
-	Error     string    `json:"error,omitempty"`
-	ErrorCode int       `json:"error_code,omitempty"`
+	Fallback  bool      `json:"fallback,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
-	// NotBefore is when a paced send may go out.
-	NotBefore time.Time `json:"not_before,omitzero"`
-	SentAt    time.Time `json:"sent_at,omitzero"`
-	Segments  int       `json:"segments,omitempty"`
-	// Retries counts timer-driven resends after transient failures.
-	Retries  int    `json:"retries,omitempty"`
-	Encoding string `json:"encoding,omitempty"`
+	Outbound
+}
+
+// Due is when the attempt's acknowledgement window ends; zero until Twilio accepted the text.
+func (a *Attempt) Due(window time.Duration) time.Time {
+	if a.SentAt.IsZero() {
+		return time.Time{}
+	}
+	return a.SentAt.Add(window)
+}
+
+// CustomerReply is an operator's two-way text to the customer, keyed by the
+// operator's inbound MessageSid so a retried webhook sends it once.
+type CustomerReply struct {
+	InboundSid string    `json:"inbound_sid"`
+	OperatorID string    `json:"operator_id"`
+	Body       string    `json:"body"`
+	CreatedAt  time.Time `json:"created_at"`
+	Outbound
 }
 
 // Relay is one inbound customer text and its life. Its ID is the inbound
@@ -210,10 +253,21 @@ type Relay struct {
 	AckTimeout time.Duration `json:"ack_timeout"`
 	Status     Status        `json:"status"`
 	Attempts   []Attempt     `json:"attempts"`
-	ReceivedAt time.Time     `json:"received_at"`
-	UpdatedAt  time.Time     `json:"updated_at"`
-	AckedAt    time.Time     `json:"acked_at,omitzero"`
-	AckedBy    string        `json:"acked_by,omitempty"`
+	// Replies are operators' two-way texts to the customer.
+	Replies    []CustomerReply `json:"replies,omitempty"`
+	ReceivedAt time.Time       `json:"received_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+	AckedAt    time.Time       `json:"acked_at,omitzero"`
+	AckedBy    string          `json:"acked_by,omitempty"`
+	// AckSid is the inbound MessageSid of the operator's acknowledgement, so
+	// a retried webhook is answered as the first one was.
+	AckSid string `json:"ack_sid,omitempty"`
+	// Outbox holds audit events written with the state change they record
+	// and not yet known to be stored by the audit log; see Service.flush.
+	Outbox []AuditEvent `json:"outbox,omitempty"`
+	// Token is a fresh random value per write, so a writer whose answer was
+	// lost can tell its own write from somebody else's.
+	Token string `json:"token,omitempty"`
 	// Version increases by one with every stored change; updates are
 	// conditional on it.
 	Version int64 `json:"version"`

@@ -63,9 +63,6 @@ type Store interface {
 	// Take counts one use of key in the fixed window containing now and
 	// reports whether the count stayed within limit.
 	Take(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, error)
-	// ReserveSlot reserves the earliest instant at or after now that is at
-	// least gap after the previous reservation for key, and returns it.
-	ReserveSlot(ctx context.Context, key string, now time.Time, gap time.Duration) (time.Time, error)
 
 	// SetOptOut records whether a phone opted out of a tenant's texts
 	// (STOP/START); a change older than the stored one is ignored.
@@ -99,6 +96,10 @@ type Sent struct {
 // provider's error code through CodeOf.
 type Sender interface {
 	Send(ctx context.Context, m Message) (Sent, error)
+	// Lookup finds a message with m's From, To and Body that the provider
+	// accepted at or after since: the answer to "did an earlier try of this
+	// send, whose outcome is unknown, reach the provider?".
+	Lookup(ctx context.Context, m Message, since time.Time) (Sent, bool, error)
 }
 
 // TickKind says what a timer tick is for.
@@ -108,8 +109,11 @@ type TickKind string
 const (
 	// TickAckTimeout fires when an attempt's acknowledgement window ends.
 	TickAckTimeout TickKind = "ack_timeout"
-	// TickSend fires when a paced attempt may be sent.
+	// TickSend is the kind earlier versions armed for paced and retried
+	// sends; such ticks are handled like any other: the relay decides.
 	TickSend TickKind = "send"
+	// TickAudit retries an audit write that failed; Event holds the event.
+	TickAudit TickKind = "audit"
 )
 
 // Tick is a timer event for one attempt of one relay. Consumers re-read the
@@ -120,6 +124,8 @@ type Tick struct {
 	RelayID  string    `json:"relay_id"`
 	Attempt  int       `json:"attempt"`
 	Due      time.Time `json:"due"`
+	// Event is the audit event a TickAudit writes.
+	Event *AuditEvent `json:"event,omitempty"`
 }
 
 // Timer delivers a Tick to the service at or shortly after tick.Due.

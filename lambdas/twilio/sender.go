@@ -321,6 +321,31 @@ func (s *Sender) create(ctx context.Context, p *openapi.CreateMessageParams) (se
 	return relay.Sent{}, reached, retryAfter, toError("create message", status, err)
 }
 
+// Lookup reports whether Twilio accepted a message with m's From, To and
+// Body at or after since: the relay asks it before resending a text whose
+// earlier try has an unknown outcome (a crash, a lost answer), in every
+// resume path. It retries transient failures within ctx like Send.
+func (s *Sender) Lookup(ctx context.Context, m relay.Message, since time.Time) (relay.Sent, bool, error) {
+	var lastErr error
+	for try := 0; try < s.maxAttempts; try++ {
+		if try > 0 {
+			d := s.backoff(try, 0)
+			if !fits(ctx, d) || s.sleep(ctx, d) != nil {
+				break
+			}
+		}
+		sent, found, err := s.lookup(ctx, m, since)
+		if err == nil {
+			return sent, found, nil
+		}
+		lastErr = err
+		if !relay.IsKind(err, relay.Transient) {
+			break
+		}
+	}
+	return relay.Sent{}, false, lastErr
+}
+
 // lookup searches the recent messages from m.From to m.To for one with m's
 // body created at or after since (less the allowed clock skew).
 //

@@ -100,29 +100,26 @@ func TestRestartDuringEscalation(t *testing.T) {
 	second.mustCall("POST", "/api/sms/ack", adminToken, map[string]string{"message_sid": w.Sid}, 200, nil)
 }
 
-// TestRestartKeepsPacedSend: a forward waiting for its pacing slot when the
-// server stops goes out once after the restart.
-func TestRestartKeepsPacedSend(t *testing.T) {
+// TestBackToBackTextsReachTheOperatorAtOnce (defect A): two texts for one
+// operator less than a second apart both go out at once and are both
+// routed; nothing waits for a pacing slot (Twilio queues per sender number)
+// and no step is dropped.
+func TestBackToBackTextsReachTheOperatorAtOnce(t *testing.T) {
 	t.Parallel()
-	first := start(t, setup{AckTimeout: "60s"})
-	first.text(acme, numA, "need a pickup")
-	waitMessages(t, first.Fake, 1, 5*time.Second)
-	// Same customer, same operator: this forward waits one pace (1 s).
-	w := first.text(acme, numA, "and a second container")
-	if err := first.stop(); err != nil {
-		t.Fatalf("SIGTERM: dev server exited with %v, want a clean exit", err)
+	srv := start(t, setup{AckTimeout: "60s"})
+	a := srv.text(acme, numA, "need a pickup")
+	b := srv.text(acme, numA, "and a second container")
+	msgs := waitMessages(t, srv.Fake, 2, 5*time.Second)
+	for i, want := range []string{"need a pickup", "and a second container"} {
+		if msgs[i].To != sergioBackup || msgs[i].Body != forwardBody("Acme Waste Inc.", want, i+1) {
+			t.Errorf("message %d: got → %s %q, want → %s %q", i+1, msgs[i].To, msgs[i].Body, sergioBackup,
+				forwardBody("Acme Waste Inc.", want, i+1))
+		}
 	}
-	if got := len(first.Fake.Messages()); got != 1 {
-		t.Fatalf("the paced forward went out before the stop (%d messages); the test proves nothing", got)
-	}
-	second := start(t, setup{AckTimeout: "60s", StateDir: first.StateDir, Addr: first.Addr, Fake: first.Fake})
-	m := waitMessages(t, second.Fake, 2, 5*time.Second)[1]
-	if m.To != sergioBackup || m.Body != forwardBody("Acme Waste Inc.", "and a second container", 2) {
-		t.Errorf("paced forward after restart: got → %s %q, want → %s %q", m.To, m.Body, sergioBackup,
-			forwardBody("Acme Waste Inc.", "and a second container", 2))
-	}
-	noMoreMessages(t, second.Fake, 2, 500*time.Millisecond)
-	if recs := second.waitAudit(w.Sid, "routed"); !slices.Equal(events(recs), []string{"routed"}) {
-		t.Errorf("audit of the paced relay: got %v, want [routed]", events(recs))
+	noMoreMessages(t, srv.Fake, 2, 500*time.Millisecond)
+	for _, w := range []string{a.Sid, b.Sid} {
+		if recs := srv.waitAudit(w, "routed"); !slices.Equal(events(recs), []string{"routed"}) {
+			t.Errorf("audit of %s: got %v, want [routed]", w, events(recs))
+		}
 	}
 }

@@ -33,6 +33,11 @@ func (s *sender) Send(_ context.Context, m relay.Message) (relay.Sent, error) {
 	return relay.Sent{Sid: fmt.Sprintf("SM%032d", s.seq.Add(1)), Status: "queued"}, nil
 }
 
+// Lookup finds nothing: the race tests never lose a send's answer.
+func (s *sender) Lookup(context.Context, relay.Message, time.Time) (relay.Sent, bool, error) {
+	return relay.Sent{}, false, nil
+}
+
 type nopTimer struct{}
 
 func (nopTimer) Schedule(context.Context, relay.Tick) error { return nil }
@@ -40,11 +45,19 @@ func (nopTimer) Schedule(context.Context, relay.Tick) error { return nil }
 type audit struct {
 	mu     sync.Mutex
 	events map[string]map[string]int // relay → event → count
+	seen   map[string]bool           // event ids: a rewrite of one event is stored once
 }
 
 func (a *audit) Record(_ context.Context, e relay.AuditEvent) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.seen == nil {
+		a.seen = map[string]bool{}
+	}
+	if a.seen[e.ID] {
+		return nil
+	}
+	a.seen[e.ID] = true
 	if a.events[e.MessageSid] == nil {
 		a.events[e.MessageSid] = map[string]int{}
 	}

@@ -124,7 +124,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	validator := twilio.NewValidator(signToken, secondToken)
 
 	svc := &relay.Service{Store: store, Sender: sender, Timer: timer, Audit: audit, Metrics: logMetrics{log}, Log: log,
-		CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
+		CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL),
+		// The bolt store is locked to this process: leases of a previous run are dead.
+		Solo: true}
 	api := httpapi.New(httpapi.Config{
 		Service: svc, Store: store, Audit: audit, Version: version, Log: log,
 		Export: func(ctx context.Context, w io.Writer, tenant string, since, until time.Time) error {

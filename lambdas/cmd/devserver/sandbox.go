@@ -48,6 +48,20 @@ func (s *sandboxSender) Send(_ context.Context, m relay.Message) (relay.Sent, er
 	return relay.Sent{Sid: msg.Sid, Status: "queued"}, nil
 }
 
+// Lookup finds a sandbox text with m's From, To and Body sent at or after
+// since. The sandbox keeps its outbox in memory, so after a restart a
+// resumed send is sent again: the sandbox prints, it texts nobody.
+func (s *sandboxSender) Lookup(_ context.Context, m relay.Message, since time.Time) (relay.Sent, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.log) - 1; i >= 0; i-- {
+		if x := s.log[i]; x.From == m.From && x.To == m.To && x.Body == m.Body && !x.DateCreated.Before(since.Add(-time.Second)) {
+			return relay.Sent{Sid: x.Sid, Status: "queued"}, true, nil
+		}
+	}
+	return relay.Sent{}, false, nil
+}
+
 // ServeHTTP lists the sandbox's outbound texts, oldest first.
 func (s *sandboxSender) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()

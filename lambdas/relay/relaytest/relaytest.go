@@ -45,7 +45,6 @@ func TestStore(t *testing.T, newStore func(t *testing.T) relay.Store) {
 		{"ClaimCode", testClaimCode},
 		{"ReleaseCode", testReleaseCode},
 		{"Take", testTake},
-		{"ReserveSlot", testReserveSlot},
 		{"OptOut", testOptOut},
 		{"Ping", testPing},
 		{"Races", testRaces},
@@ -365,15 +364,22 @@ func fullRelay(id string) relay.Relay {
 		Position: 1, AckTimeout: 75 * time.Second, Status: relay.StatusPending,
 		Attempts: []relay.Attempt{
 			{N: 1, OperatorID: "op2", Name: "Abe", Phone: "+15551110002", Reason: relay.ReasonPrimary,
-				Code: 417, MessageSid: "SMout1", Delivery: relay.DeliveryUndelivered, Error: "unreachable",
-				ErrorCode: 30003, CreatedAt: t0.Add(time.Second), SentAt: t0.Add(2 * time.Second),
-				Segments: 2, Encoding: "UCS-2"},
+				Code: 417, CreatedAt: t0.Add(time.Second), Outbound: relay.Outbound{MessageSid: "SMout1",
+					Delivery: relay.DeliveryUndelivered, Error: "unreachable", ErrorCode: 30003, Tries: 1,
+					FirstTryAt: t0.Add(time.Second), SentAt: t0.Add(2 * time.Second), Segments: 2, Encoding: "UCS-2"}},
 			{N: 2, OperatorID: "op1", Name: "Ann", Phone: "+15551110001", Reason: relay.ReasonDeliveryFailed,
-				Code: 88, Delivery: relay.DeliveryPaced, CreatedAt: t0.Add(3 * time.Second),
-				NotBefore: t0.Add(4*time.Second + 5)},
+				Code: 88, By: "op2", Cause: "SMpass1", CreatedAt: t0.Add(3 * time.Second),
+				Outbound: relay.Outbound{Delivery: relay.DeliveryRetry, Tries: 2, FirstTryAt: t0.Add(3 * time.Second),
+					RetryAt: t0.Add(4*time.Second + 5)}},
 			{N: 3, Name: "Office A", Phone: "+15550000099", Reason: relay.ReasonExhausted, Fallback: true,
-				Delivery: relay.DeliveryPending, CreatedAt: t0.Add(5 * time.Second)},
+				CreatedAt: t0.Add(5 * time.Second), Outbound: relay.Outbound{Delivery: relay.DeliveryDispatching,
+					Tries: 1, LeaseUntil: t0.Add(30 * time.Second)}},
 		},
+		Replies: []relay.CustomerReply{{InboundSid: "SMreply1", OperatorID: "op1", Body: "10 min away",
+			CreatedAt: t0.Add(6 * time.Second), Outbound: relay.Outbound{MessageSid: "SMout9", Delivery: relay.DeliveryQueued}}},
+		Outbox: []relay.AuditEvent{{ID: "ev1", Timestamp: t0.Add(6 * time.Second), MessageSid: id, TenantID: "ta",
+			Event: relay.EventAcked, RoutingReason: relay.ReasonAcked, Acknowledged: true, AckTimestamp: t0.Add(6 * time.Second).Truncate(time.Second)}},
+		Token: "tok1", AckSid: "SMok1",
 		ReceivedAt: t0, UpdatedAt: t0.Add(5 * time.Second), AckedAt: t0.Add(6 * time.Second),
 		AckedBy: "op1", Version: 7, ExpiresAt: t0.Add(90 * 24 * time.Hour),
 	}
@@ -383,6 +389,8 @@ func fullRelay(id string) relay.Relay {
 func clone(r relay.Relay) relay.Relay {
 	r.Chain = slices.Clone(r.Chain)
 	r.Attempts = slices.Clone(r.Attempts)
+	r.Replies = slices.Clone(r.Replies)
+	r.Outbox = slices.Clone(r.Outbox)
 	return r
 }
 
@@ -415,7 +423,7 @@ func testRelay(t *testing.T, newStore func(t *testing.T) relay.Store) {
 			r := fullRelay("SM1")
 			mustCreate(t, s, &r)
 			r.Status, r.AckedBy, r.UpdatedAt = relay.StatusAcked, "op2", t0.Add(time.Minute)
-			r.Attempts = append(r.Attempts, relay.Attempt{N: 4, OperatorID: "op2", Delivery: relay.DeliverySent, CreatedAt: t0.Add(time.Minute)})
+			r.Attempts = append(r.Attempts, relay.Attempt{N: 4, OperatorID: "op2", CreatedAt: t0.Add(time.Minute), Outbound: relay.Outbound{Delivery: relay.DeliverySent}})
 			mustUpdate(t, s, &r)
 			if r.Version != 2 {
 				t.Errorf("got version %d after update, want 2", r.Version)
@@ -693,51 +701,6 @@ func testTake(t *testing.T, newStore func(t *testing.T) relay.Store) {
 	}
 }
 
-func testReserveSlot(t *testing.T, newStore func(t *testing.T) relay.Store) {
-	type reservation struct {
-		key  string
-		now  time.Duration // offset from t0
-		gap  time.Duration
-		want time.Duration // offset from t0
-	}
-	cases := []struct {
-		name string
-		res  []reservation
-	}{
-		{"first slot is now", []reservation{{"k", 0, time.Second, 0}}},
-		{"slots are a gap apart", []reservation{
-			{"k", 0, time.Second, 0}, {"k", 0, time.Second, time.Second},
-			{"k", 100 * time.Millisecond, time.Second, 2 * time.Second},
-		}},
-		{"idle key starts at now", []reservation{
-			{"k", 0, time.Second, 0}, {"k", 10 * time.Second, time.Second, 10 * time.Second},
-			{"k", 10*time.Second + 500*time.Millisecond, time.Second, 11 * time.Second},
-			{"k", 11 * time.Second, time.Second, 12 * time.Second},
-		}},
-		{"exactly a gap later is now", []reservation{
-			{"k", 0, time.Second, 0}, {"k", time.Second, time.Second, time.Second},
-		}},
-		{"keys are independent", []reservation{
-			{"k1", 0, time.Minute, 0}, {"k2", time.Second, time.Minute, time.Second},
-			{"k1", time.Second, time.Minute, time.Minute},
-		}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := newStore(t)
-			for i, r := range c.res {
-				got, err := s.ReserveSlot(t.Context(), r.key, t0.Add(r.now), r.gap)
-				if err != nil {
-					t.Fatalf("reservation %d: %v", i, err)
-				}
-				if want := t0.Add(r.want); !got.Equal(want) {
-					t.Errorf("reservation %d: got t0%+v, want t0%+v", i, got.Sub(t0), r.want)
-				}
-			}
-		})
-	}
-}
-
 func testOptOut(t *testing.T, newStore func(t *testing.T) relay.Store) {
 	type change struct {
 		tenant, phone string
@@ -873,30 +836,6 @@ func testRaces(t *testing.T, newStore func(t *testing.T) relay.Store) {
 			for _, l := range ls {
 				if l.Code == round && l.RelayID != fmt.Sprintf("SM%d", w) {
 					t.Errorf("round %d: got lease for %s, want the winner SM%d", round, l.RelayID, w)
-				}
-			}
-		}},
-		{"reserve slot", func(t *testing.T, s relay.Store, round int) {
-			key := fmt.Sprintf("slot%d", round)
-			const gap = 250 * time.Millisecond
-			slots := make([]time.Time, workers)
-			errs := race(func(i int) error {
-				var err error
-				slots[i], err = s.ReserveSlot(t.Context(), key, t0, gap)
-				return err
-			})
-			for i, err := range errs {
-				if err != nil {
-					t.Fatalf("round %d: worker %d: %v", round, i, err)
-				}
-			}
-			slices.SortFunc(slots, func(a, b time.Time) int { return a.Compare(b) })
-			if !slots[0].Equal(t0) {
-				t.Errorf("round %d: got first slot t0%+v, want t0", round, slots[0].Sub(t0))
-			}
-			for i := 1; i < len(slots); i++ {
-				if d := slots[i].Sub(slots[i-1]); d < gap {
-					t.Errorf("round %d: got slots %v apart, want at least %v", round, d, gap)
 				}
 			}
 		}},
