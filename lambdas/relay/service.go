@@ -127,8 +127,8 @@ func orDefault[T int | time.Duration](v, d T) T {
 	return v
 }
 
-func (s *Service) dir() Directory      { return s.settings().dir }
-func (s *Service) log() *slog.Logger   { return s.settings().log }
+func (s *Service) dir() Directory       { return s.settings().dir }
+func (s *Service) log() *slog.Logger    { return s.settings().log }
 func (s *Service) lease() time.Duration { return s.settings().sendTimeout + sendLeaseGrace }
 
 // held reports whether a live sender holds o's intent at now.
