@@ -172,6 +172,7 @@ func (m *metrics) get(name string) int { m.mu.Lock(); defer m.mu.Unlock(); retur
 type harness struct {
 	t       *testing.T
 	store   *memstore.Store
+	faults  *faultStore
 	sender  *sender
 	timer   *timer
 	audit   *audit
@@ -179,6 +180,9 @@ type harness struct {
 	clock   *clock
 	svc     *relay.Service
 	sids    int
+	// tolerate makes a failing tick retry a second later instead of failing the test.
+	tolerate bool
+	tickErrs int
 }
 
 const (
@@ -197,7 +201,8 @@ func newHarness(t *testing.T) *harness {
 		audit: &audit{}, metrics: &metrics{n: map[string]int{}},
 		clock: &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}}
 	h.sender.now = h.clock.Now
-	h.svc = &relay.Service{Store: h.store, Sender: h.sender, Timer: h.timer, Audit: h.audit, Metrics: h.metrics,
+	h.faults = &faultStore{Store: h.store}
+	h.svc = &relay.Service{Store: h.faults, Sender: h.sender, Timer: h.timer, Audit: h.audit, Metrics: h.metrics,
 		Now: h.clock.Now, Log: slog.New(slog.DiscardHandler),
 		CallbackURL: func(tenant, id string, n int) string {
 			return fmt.Sprintf("https://relay.example/api/sms/delivery?tenant=%s&relay=%s&attempt=%d", tenant, id, n)
@@ -262,7 +267,14 @@ func (h *harness) advance(d time.Duration) {
 		}
 		h.clock.Set(next.Due)
 		if err := h.svc.HandleTick(context.Background(), *next); err != nil {
-			h.t.Fatalf("HandleTick(%+v): %v", *next, err)
+			if !h.tolerate {
+				h.t.Fatalf("HandleTick(%+v): %v", *next, err)
+			}
+			// As the real timers do: a failed tick is kept and tried again.
+			h.tickErrs++
+			retry := *next
+			retry.Due = next.Due.Add(time.Second)
+			_ = h.timer.Schedule(context.Background(), retry)
 		}
 	}
 	h.clock.Set(end)
@@ -275,4 +287,88 @@ func (h *harness) relay(id string) relay.Relay {
 		h.t.Fatalf("load relay %s: %v", id, err)
 	}
 	return r
+}
+
+// faultStore is the harness's store with injectable write faults: before
+// runs ahead of each relay write (it may write itself, as a racing process
+// would), and after decides what the caller is told once the write is done
+// (an error after an applied write is an answer lost on the way back).
+type faultStore struct {
+	*memstore.Store
+	mu     sync.Mutex
+	before func(r *relay.Relay) error
+	after  func(r *relay.Relay) error
+	// optOutErrs makes the next SetOptOut calls fail.
+	optOutErrs int
+}
+
+func (f *faultStore) SetOptOut(ctx context.Context, tenantID, phone string, optedOut bool, at time.Time) error {
+	f.mu.Lock()
+	if f.optOutErrs > 0 {
+		f.optOutErrs--
+		f.mu.Unlock()
+		return relay.Errorf(relay.Transient, "store unavailable")
+	}
+	f.mu.Unlock()
+	return f.Store.SetOptOut(ctx, tenantID, phone, optedOut, at)
+}
+
+func (f *faultStore) set(before, after func(r *relay.Relay) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.before, f.after = before, after
+}
+
+func (f *faultStore) hooks() (func(*relay.Relay) error, func(*relay.Relay) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.before, f.after
+}
+
+func (f *faultStore) UpdateRelay(ctx context.Context, r *relay.Relay) error {
+	before, after := f.hooks()
+	if before != nil {
+		if err := before(r); err != nil {
+			return err
+		}
+	}
+	if err := f.Store.UpdateRelay(ctx, r); err != nil {
+		return err
+	}
+	if after != nil {
+		return after(r)
+	}
+	return nil
+}
+
+func (f *faultStore) CreateRelay(ctx context.Context, r *relay.Relay) error {
+	before, after := f.hooks()
+	if before != nil {
+		if err := before(r); err != nil {
+			return err
+		}
+	}
+	if err := f.Store.CreateRelay(ctx, r); err != nil {
+		return err
+	}
+	if after != nil {
+		return after(r)
+	}
+	return nil
+}
+
+// once returns a hook that runs f the first time cond holds, then never again.
+func once(cond func(r *relay.Relay) bool, f func(r *relay.Relay) error) func(r *relay.Relay) error {
+	var mu sync.Mutex
+	done := false
+	return func(r *relay.Relay) error {
+		mu.Lock()
+		if done || !cond(r) {
+			mu.Unlock()
+			return nil
+		}
+		done = true
+		mu.Unlock() // f may write through the same store
+		return f(r)
+	}
 }
