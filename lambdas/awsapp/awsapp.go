@@ -87,7 +87,9 @@ func Build(ctx context.Context, cfg config.Lambda, awsCfg aws.Config, log *slog.
 	app.Audit = s3audit.New(s3audit.NewS3Bucket(s3.NewFromConfig(awsCfg), cfg.AuditBucket, ""), s3audit.WithLogger(log))
 	app.Timer = sqstimer.New(sqs.NewFromConfig(awsCfg), cfg.TimerQueueURL)
 	app.Service = &relay.Service{Store: app.Store, Sender: sender, Timer: app.Timer, Audit: app.Audit,
-		Metrics: emf.New(os.Stdout), Log: log, CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
+		// Tenants and operators are read once a second per warm function, not once per text.
+		Directory: relay.NewDirectoryCache(app.Store, relay.DefaultDirectoryTTL, nil),
+		Metrics:   emf.New(os.Stdout), Log: log, CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
 	return app, nil
 }
 

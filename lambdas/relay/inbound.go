@@ -221,7 +221,8 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 	if err != nil {
 		return res, err
 	}
-	if err := s.prepare(ctx, &next, a); err != nil {
+	lease, err := s.prepare(ctx, &next, a)
+	if err != nil {
 		return res, err
 	}
 	if a == nil {
@@ -231,7 +232,7 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 			return res, err
 		}
 	}
-	if err := s.create(ctx, &next); err != nil {
+	if err := s.save(ctx, &next, a, lease, func() error { return s.create(ctx, &next) }); err != nil {
 		if IsKind(err, Conflict) {
 			return s.duplicate(ctx, t, in, rt)
 		}

@@ -115,38 +115,108 @@ func (r *Relay) fallbackTexted() bool {
 	return false
 }
 
-// prepare makes a planned attempt ready to be stored: it leases the reply
-// code and arms the attempt's timer, at once. The timer is armed before the
-// write that stores the step, so no stored step is ever without one; a tick
-// for a step whose write lost finds the relay and decides again (tick.go).
-func (s *Service) prepare(ctx context.Context, r *Relay, a *Attempt) error {
+// prepare makes a planned attempt ready to be stored: it picks the reply
+// code from the operator's leases and arms the attempt's timer, at once. The
+// timer is armed before the write that stores the step, so no stored step is
+// ever without one; a tick for a step whose write lost finds the relay and
+// decides again (tick.go). The returned lease, when not nil, is claimed by
+// save together with the step's write.
+func (s *Service) prepare(ctx context.Context, r *Relay, a *Attempt) (*CodeLease, error) {
 	if a == nil {
-		return nil
+		return nil, nil
 	}
 	due := a.CreatedAt.Add(r.AckTimeout)
 	if a.Fallback {
 		due = a.LeaseUntil
 	}
-	var code int
+	var lease *CodeLease
 	errs := parallel(
 		func() error {
 			if a.Fallback {
 				return nil
 			}
-			life := r.AckTimeout * time.Duration(max(len(r.Chain), 1)*(r.Repeat+1))
 			var err error
-			code, err = s.leaseCode(ctx, r.TenantID, a.OperatorID, r.ID, a.CreatedAt,
-				a.CreatedAt.Add(life+s.settings().leaseGrace))
+			lease, err = s.pickCode(ctx, r, a)
 			return err
 		},
 		func() error { return s.arm(ctx, r, a.N, due) },
 	)
 	for _, err := range errs {
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	a.Code = code
+	if lease != nil {
+		a.Code = lease.Code
+	}
+	return lease, nil
+}
+
+// pickCode chooses the reply code of a's operator for r: the code r already
+// holds, or the smallest one no unexpired lease holds. It returns the lease
+// to claim, or nil when r holds one already (a.Code is then set).
+func (s *Service) pickCode(ctx context.Context, r *Relay, a *Attempt) (*CodeLease, error) {
+	leases, err := s.Store.Codes(ctx, r.TenantID, a.OperatorID)
+	if err != nil {
+		return nil, fmt.Errorf("list reply codes: %w", err)
+	}
+	used := map[int]bool{}
+	for _, l := range leases {
+		if !l.ExpiresAt.After(a.CreatedAt) {
+			continue
+		}
+		if l.RelayID == r.ID {
+			a.Code = l.Code
+			return nil, nil
+		}
+		used[l.Code] = true
+	}
+	code := 1
+	for used[code] {
+		code++
+	}
+	return &CodeLease{TenantID: r.TenantID, OperatorID: a.OperatorID, Code: code, RelayID: r.ID,
+		CreatedAt: a.CreatedAt, ExpiresAt: a.CreatedAt.Add(s.codeLife(r))}, nil
+}
+
+// codeLife is how long a reply code of r is kept: r's longest life plus grace.
+func (s *Service) codeLife(r *Relay) time.Duration {
+	return r.AckTimeout*time.Duration(max(len(r.Chain), 1)*(r.Repeat+1)) + s.settings().leaseGrace
+}
+
+// save runs write (storing r with attempt a) and claims a's reply code at
+// once. When the code was taken meanwhile, a free one is leased and stored
+// in the intent before anything is sent, so the text always names a code
+// that answers.
+func (s *Service) save(ctx context.Context, r *Relay, a *Attempt, lease *CodeLease, write func() error) error {
+	var claimErr error
+	errs := parallel(write, func() error {
+		if lease != nil {
+			claimErr = s.Store.ClaimCode(ctx, *lease)
+		}
+		return nil
+	})
+	if errs[0] != nil || claimErr == nil {
+		return errs[0]
+	}
+	n, old := a.N, a.Code
+	code, err := s.leaseCode(ctx, r.TenantID, a.OperatorID, r.ID, a.CreatedAt, a.CreatedAt.Add(s.codeLife(r)))
+	if err != nil {
+		s.log().WarnContext(ctx, "no reply code; sending without one", "relay", r.ID, "err", err)
+		code = 0
+	}
+	stored, err := s.update(ctx, r.TenantID, r.ID, r, func(x *Relay) (bool, error) {
+		xa := x.Attempt(n)
+		if xa == nil || xa.Code != old || !xa.Owed() {
+			return false, nil
+		}
+		xa.Code = code
+		return true, nil
+	})
+	if err != nil {
+		return notConflict(err)
+	}
+	*r = stored
 	return nil
 }
 
@@ -292,10 +362,11 @@ func (s *Service) step(ctx context.Context, t Tenant, r Relay, m move) (Relay, *
 	if err != nil {
 		return r, nil, err
 	}
-	if err := s.prepare(ctx, &next, a); err != nil {
+	lease, err := s.prepare(ctx, &next, a)
+	if err != nil {
 		return r, nil, err
 	}
-	if err := s.commit(ctx, &next); err != nil {
+	if err := s.save(ctx, &next, a, lease, func() error { return s.commit(ctx, &next) }); err != nil {
 		return r, nil, fmt.Errorf("advance relay %s: %w", r.ID, err)
 	}
 	if a != nil && !a.Fallback && m.reason != r.Reason {

@@ -124,6 +124,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	validator := twilio.NewValidator(signToken, secondToken)
 
 	svc := &relay.Service{Store: store, Sender: sender, Timer: timer, Audit: audit, Metrics: logMetrics{log}, Log: log,
+		Directory:   relay.NewDirectoryCache(store, relay.DefaultDirectoryTTL, nil),
 		CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL),
 		// The bolt store is locked to this process: leases of a previous run are dead.
 		Solo: true}
