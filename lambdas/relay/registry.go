@@ -1,0 +1,747 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+)
+
+// RegistryStore is what the Registry needs from the store: the directory
+// reads, its conditional writes and lists, and the reply-code leases and
+// relays that tell whether someone holds open relays.
+type RegistryStore interface {
+	Directory
+	DirectoryWriter
+	DirectoryLister
+	Codes(ctx context.Context, tenantID, operatorID string) ([]CodeLease, error)
+	Relay(ctx context.Context, id string) (Relay, error)
+}
+
+// Registry keeps tenants' directories for the Directory API and relayctl
+// import: it validates entries, keeps references intact (a job's customer
+// and operator, a chain's operators), refuses deletes that would strand
+// open relays, honours entity tags and audits every change as a
+// directory_change. It caches nothing: the next inbound text routes by
+// what the store holds once a call returns.
+type Registry struct {
+	Store RegistryStore
+	Audit Auditor
+	Log   *slog.Logger
+	// Now and NewID are injected so tests control time and ids.
+	Now   func() time.Time
+	NewID func() string
+}
+
+// Entry kinds, as directory_change audit records name them.
+const (
+	KindTenant   = "tenant"
+	KindOperator = "operator"
+	KindCustomer = "customer"
+	KindJob      = "job"
+)
+
+// ErrStale is the cause of a write refused because the caller's If-Match
+// or If-None-Match no longer holds (HTTP 412).
+var ErrStale = errors.New("precondition failed")
+
+// Precondition is a conditional request's entity tags: IfMatch "*" or a
+// list of tags, IfNoneMatch "*". Empty fields do not constrain.
+type Precondition struct {
+	IfMatch     string
+	IfNoneMatch string
+}
+
+func (p Precondition) check(exists bool, etag string) error {
+	if p.IfNoneMatch != "" && exists && (strings.TrimSpace(p.IfNoneMatch) == "*" || tagIn(p.IfNoneMatch, etag)) {
+		return &Error{Kind: Conflict, Msg: "the entry exists (If-None-Match)", Err: ErrStale}
+	}
+	if p.IfMatch == "" {
+		return nil
+	}
+	if !exists {
+		return &Error{Kind: Conflict, Msg: "the entry does not exist (If-Match)", Err: ErrStale}
+	}
+	if strings.TrimSpace(p.IfMatch) != "*" && !tagIn(p.IfMatch, etag) {
+		return &Error{Kind: Conflict, Msg: "the entry changed: If-Match " + p.IfMatch + " is stale, the current ETag is " + etag, Err: ErrStale}
+	}
+	return nil
+}
+
+// tagIn reports whether etag is in a comma-separated If-Match list; weak
+// tags compare by their opaque part.
+func tagIn(list, etag string) bool {
+	for _, t := range strings.Split(list, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(t), "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// Saved is the outcome of a write: the stored document, its ETag and
+// whether the entry was created.
+type Saved[D any] struct {
+	Doc     D
+	ETag    string
+	Created bool
+}
+
+const casRetries = 5
+
+func (g *Registry) now() time.Time {
+	if g.Now != nil {
+		return g.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (g *Registry) log() *slog.Logger {
+	if g.Log != nil {
+		return g.Log
+	}
+	return slog.Default()
+}
+
+// change audits one directory change; a failed audit write is logged and
+// never undoes the change.
+func (g *Registry) change(ctx context.Context, tenantID, kind, id, customerID string, before, after any, by Actor) {
+	e := AuditEvent{Timestamp: g.now(), TenantID: tenantID, Event: EventDirectoryChange, Kind: kind,
+		EntityID: id, CustomerID: customerID, Actor: by.String(), RoutingReason: kind + "_changed"}
+	if g.NewID != nil {
+		e.ID = g.NewID()
+	} else {
+		e.ID = fmt.Sprintf("%016x%08x", rand.Uint64(), rand.Uint32())
+	}
+	if before != nil {
+		e.Before, _ = json.Marshal(before)
+	}
+	if after != nil {
+		e.After, _ = json.Marshal(after)
+	}
+	if g.Audit == nil {
+		return
+	}
+	if err := g.Audit.Record(ctx, e); err != nil {
+		g.log().ErrorContext(ctx, "audit write failed", "event", e.Event, "tenant", tenantID, "kind", kind, "id", id, "err", err)
+	}
+}
+
+// entry is one kind of directory entry as the generic write paths see it.
+type entry[E, D any] struct {
+	kind     string
+	tenantID string
+	id       string
+	load     func(ctx context.Context) (E, error)
+	doc      func(E) D
+	customer func(E) string // the customer an audit record names, if any
+	write    func(ctx context.Context, next E, prev *E) error
+	remove   func(ctx context.Context, prev E) error
+}
+
+func sameDoc(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// put runs the conditional replace: read, check the precondition, build
+// the next value, write it conditional on what was read, and retry when
+// someone else wrote in between (unless the caller's tag pinned a version).
+func put[E, D any](ctx context.Context, g *Registry, e entry[E, D], pre Precondition, by Actor, next func(cur *E) (E, error)) (Saved[D], error) {
+	for try := 0; ; try++ {
+		cur, err := e.load(ctx)
+		exists := err == nil
+		if err != nil && !IsKind(err, NotFound) {
+			return Saved[D]{}, fmt.Errorf("read %s %s: %w", e.kind, e.id, err)
+		}
+		var prev *E
+		if exists {
+			prev = &cur
+		}
+		if exists {
+			err = pre.check(true, ETag(e.doc(cur)))
+		} else {
+			err = pre.check(false, "")
+		}
+		if err != nil {
+			return Saved[D]{}, err
+		}
+		nv, err := next(prev)
+		if err != nil {
+			return Saved[D]{}, err
+		}
+		doc := e.doc(nv)
+		if exists && sameDoc(e.doc(cur), doc) {
+			return Saved[D]{Doc: doc, ETag: ETag(doc)}, nil // nothing changed: no write, no audit
+		}
+		err = e.write(ctx, nv, prev)
+		if err == nil {
+			var before any
+			if exists {
+				before = e.doc(cur)
+			}
+			g.change(ctx, e.tenantID, e.kind, e.id, e.customer(nv), before, doc, by)
+			return Saved[D]{Doc: doc, ETag: ETag(doc), Created: !exists}, nil
+		}
+		if !IsKind(err, Conflict) && !IsKind(err, NotFound) {
+			return Saved[D]{}, fmt.Errorf("write %s %s: %w", e.kind, e.id, err)
+		}
+		// Someone changed the entry meanwhile, or the conflict is another one
+		// (a number another tenant publishes): re-read to tell them apart.
+		now, lerr := e.load(ctx)
+		changed := (lerr == nil) != exists || (lerr == nil && !sameDoc(e.doc(now), e.doc(cur)))
+		if !changed {
+			return Saved[D]{}, fmt.Errorf("write %s %s: %w", e.kind, e.id, err)
+		}
+		if pre.IfMatch != "" || pre.IfNoneMatch != "" || try >= casRetries {
+			return Saved[D]{}, &Error{Kind: Conflict, Msg: e.kind + " " + e.id + " changed meanwhile; read it again", Err: errors.Join(ErrStale, err)}
+		}
+	}
+}
+
+// del runs the conditional delete; guard names what still depends on the
+// entry (a Conflict), cascade runs after the delete.
+func del[E, D any](ctx context.Context, g *Registry, e entry[E, D], pre Precondition, by Actor, guard func(E) error) (E, error) {
+	for try := 0; ; try++ {
+		cur, err := e.load(ctx)
+		if err != nil {
+			if IsKind(err, NotFound) {
+				return cur, Errorf(NotFound, "%s %s not found", e.kind, e.id)
+			}
+			return cur, fmt.Errorf("read %s %s: %w", e.kind, e.id, err)
+		}
+		if err := pre.check(true, ETag(e.doc(cur))); err != nil {
+			return cur, err
+		}
+		if guard != nil {
+			if err := guard(cur); err != nil {
+				return cur, err
+			}
+		}
+		err = e.remove(ctx, cur)
+		if err == nil {
+			g.change(ctx, e.tenantID, e.kind, e.id, e.customer(cur), e.doc(cur), nil, by)
+			return cur, nil
+		}
+		if !IsKind(err, Conflict) || pre.IfMatch != "" || try >= casRetries {
+			if IsKind(err, Conflict) {
+				return cur, &Error{Kind: Conflict, Msg: e.kind + " " + e.id + " changed meanwhile; read it again", Err: errors.Join(ErrStale, err)}
+			}
+			if IsKind(err, NotFound) {
+				return cur, Errorf(NotFound, "%s %s not found", e.kind, e.id)
+			}
+			return cur, fmt.Errorf("delete %s %s: %w", e.kind, e.id, err)
+		}
+	}
+}
+
+// requireTenant fails with NotFound when the tenant does not exist.
+func (g *Registry) requireTenant(ctx context.Context, tenantID string) (Tenant, error) {
+	t, err := g.Store.Tenant(ctx, tenantID)
+	if err != nil {
+		if IsKind(err, NotFound) {
+			return t, Errorf(NotFound, "tenant %s not found", tenantID)
+		}
+		return t, fmt.Errorf("read tenant %s: %w", tenantID, err)
+	}
+	return t, nil
+}
+
+// idFromPath fills a document's empty id from the route and refuses a
+// different one.
+func idFromPath(fe *FieldErrors, docID *string, pathID string) {
+	switch {
+	case *docID == "":
+		*docID = pathID
+	case *docID != pathID:
+		fe.add("id", "%q does not match the id in the path, %q", *docID, pathID)
+	}
+}
+
+// joinInvalid merges a model's validation error with further field errors.
+func joinInvalid(kind string, err error, more FieldErrors) error {
+	var fe FieldErrors
+	if err != nil && !errors.As(err, &fe) {
+		return err
+	}
+	all := append(append(FieldErrors{}, more...), fe...)
+	return all.err(kind)
+}
+
+// --- tenant -------------------------------------------------------------------
+
+func (g *Registry) tenantEntry(tenantID string) entry[Tenant, TenantDoc] {
+	return entry[Tenant, TenantDoc]{kind: KindTenant, tenantID: tenantID, id: tenantID,
+		load:     func(ctx context.Context) (Tenant, error) { return g.Store.Tenant(ctx, tenantID) },
+		doc:      Tenant.Doc,
+		customer: func(Tenant) string { return "" },
+		write: func(ctx context.Context, next Tenant, prev *Tenant) error {
+			return g.Store.ReplaceTenant(ctx, next, prev)
+		},
+	}
+}
+
+// GetTenant returns the tenant's settings and their ETag.
+func (g *Registry) GetTenant(ctx context.Context, tenantID string) (Saved[TenantDoc], error) {
+	t, err := g.requireTenant(ctx, tenantID)
+	if err != nil {
+		return Saved[TenantDoc]{}, err
+	}
+	return Saved[TenantDoc]{Doc: t.Doc(), ETag: ETag(t.Doc())}, nil
+}
+
+// PutTenant creates or replaces the tenant's settings. Every chain entry
+// must name an existing operator of the tenant.
+func (g *Registry) PutTenant(ctx context.Context, tenantID string, d TenantDoc, pre Precondition, by Actor) (Saved[TenantDoc], error) {
+	var fe FieldErrors
+	idFromPath(&fe, &d.ID, tenantID)
+	t := d.Tenant()
+	verr := t.Validate()
+	for i, id := range t.Chain {
+		if !ValidID(id) {
+			continue
+		}
+		if _, err := g.Store.Operator(ctx, tenantID, id); err != nil {
+			if !IsKind(err, NotFound) {
+				return Saved[TenantDoc]{}, fmt.Errorf("check chain: %w", err)
+			}
+			fe.add(fmt.Sprintf("chain[%d]", i), "no operator %q in this tenant", id)
+		}
+	}
+	if err := joinInvalid(KindTenant, verr, fe); err != nil {
+		return Saved[TenantDoc]{}, err
+	}
+	return put(ctx, g, g.tenantEntry(tenantID), pre, by, func(*Tenant) (Tenant, error) { return t, nil })
+}
+
+// --- operators ------------------------------------------------------------------
+
+func (g *Registry) operatorEntry(tenantID, id string) entry[Operator, OperatorDoc] {
+	return entry[Operator, OperatorDoc]{kind: KindOperator, tenantID: tenantID, id: id,
+		load:     func(ctx context.Context) (Operator, error) { return g.Store.Operator(ctx, tenantID, id) },
+		doc:      Operator.Doc,
+		customer: func(Operator) string { return "" },
+		write: func(ctx context.Context, next Operator, prev *Operator) error {
+			return g.Store.ReplaceOperator(ctx, next, prev)
+		},
+		remove: func(ctx context.Context, prev Operator) error { return g.Store.DeleteOperator(ctx, prev) },
+	}
+}
+
+// ListOperators returns a page of the tenant's operators.
+func (g *Registry) ListOperators(ctx context.Context, tenantID string, q ListQuery) ([]OperatorDoc, string, error) {
+	if _, err := g.requireTenant(ctx, tenantID); err != nil {
+		return nil, "", err
+	}
+	ops, next, err := g.Store.ListOperators(ctx, tenantID, q)
+	if err != nil {
+		return nil, "", fmt.Errorf("list operators of %s: %w", tenantID, err)
+	}
+	docs := make([]OperatorDoc, len(ops))
+	for i, o := range ops {
+		docs[i] = o.Doc()
+	}
+	return docs, next, nil
+}
+
+// GetOperator returns one operator and its ETag.
+func (g *Registry) GetOperator(ctx context.Context, tenantID, id string) (Saved[OperatorDoc], error) {
+	if _, err := g.requireTenant(ctx, tenantID); err != nil {
+		return Saved[OperatorDoc]{}, err
+	}
+	o, err := g.Store.Operator(ctx, tenantID, id)
+	if err != nil {
+		return Saved[OperatorDoc]{}, notFoundAs(err, KindOperator, id)
+	}
+	return Saved[OperatorDoc]{Doc: o.Doc(), ETag: ETag(o.Doc())}, nil
+}
+
+// PutOperator creates or replaces an operator. Its phone must not be
+// another operator's or a published tenant number.
+func (g *Registry) PutOperator(ctx context.Context, tenantID, id string, d OperatorDoc, pre Precondition, by Actor) (Saved[OperatorDoc], error) {
+	t, err := g.requireTenant(ctx, tenantID)
+	if err != nil {
+		return Saved[OperatorDoc]{}, err
+	}
+	var fe FieldErrors
+	idFromPath(&fe, &d.ID, id)
+	o := d.Operator(tenantID)
+	verr := o.Validate()
+	if ValidPhone(o.Phone) {
+		if t.HasNumber(o.Phone) {
+			fe.add("phone", "%s is one of the tenant's published numbers", o.Phone)
+		} else if other, err := g.Store.OperatorByPhone(ctx, tenantID, o.Phone); err == nil && other.ID != o.ID {
+			return Saved[OperatorDoc]{}, Errorf(Conflict, "phone %s belongs to operator %s", o.Phone, other.ID)
+		} else if err != nil && !IsKind(err, NotFound) {
+			return Saved[OperatorDoc]{}, fmt.Errorf("check operator phone: %w", err)
+		}
+	}
+	if err := joinInvalid(KindOperator, verr, fe); err != nil {
+		return Saved[OperatorDoc]{}, err
+	}
+	return put(ctx, g, g.operatorEntry(tenantID, id), pre, by, func(*Operator) (Operator, error) { return o, nil })
+}
+
+// DeleteOperator removes an operator who is in no chain and holds no open
+// relay (Conflict naming them otherwise: deactivate instead). Jobs
+// assigned to the operator lose the assignment, each change audited.
+func (g *Registry) DeleteOperator(ctx context.Context, tenantID, id string, pre Precondition, by Actor) error {
+	t, err := g.requireTenant(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	guard := func(o Operator) error {
+		var why []string
+		for i, c := range t.Chain {
+			if c == o.ID {
+				why = append(why, fmt.Sprintf("it is in tenant %s's chain (chain[%d])", tenantID, i))
+			}
+		}
+		open, err := g.openRelays(ctx, tenantID, o.ID, "")
+		if err != nil {
+			return err
+		}
+		if len(open) > 0 {
+			why = append(why, "it holds open relays "+strings.Join(open, ", "))
+		}
+		if len(why) > 0 {
+			return Errorf(Conflict, "operator %s cannot be deleted: %s; deactivate it instead with \"active\": false",
+				o.ID, strings.Join(why, " and "))
+		}
+		return nil
+	}
+	if _, err := del(ctx, g, g.operatorEntry(tenantID, id), pre, by, guard); err != nil {
+		return err
+	}
+	// Keep "a job's operator exists": unassign the jobs that named it.
+	return g.eachJob(ctx, tenantID, ListQuery{Operator: id}, func(j Job) error {
+		_, err := put(ctx, g, g.jobEntry(tenantID, j.ID), Precondition{}, by, func(cur *Job) (Job, error) {
+			if cur == nil {
+				return Job{}, Errorf(NotFound, "job %s not found", j.ID)
+			}
+			n := *cur
+			if n.OperatorID == id {
+				n.OperatorID = ""
+			}
+			return n, nil
+		})
+		if IsKind(err, NotFound) {
+			return nil
+		}
+		return err
+	})
+}
+
+// openRelays returns the ids of the tenant's open relays the operator holds
+// a live reply code for, optionally only those of one customer.
+func (g *Registry) openRelays(ctx context.Context, tenantID, operatorID, customerID string) ([]string, error) {
+	leases, err := g.Store.Codes(ctx, tenantID, operatorID)
+	if err != nil {
+		return nil, fmt.Errorf("list reply codes of %s: %w", operatorID, err)
+	}
+	now := g.now()
+	var ids []string
+	for _, l := range leases {
+		if !l.ExpiresAt.After(now) {
+			continue
+		}
+		r, err := g.Store.Relay(ctx, l.RelayID)
+		if err != nil {
+			if IsKind(err, NotFound) {
+				continue
+			}
+			return nil, fmt.Errorf("read relay %s: %w", l.RelayID, err)
+		}
+		if r.TenantID != tenantID || !r.Status.Open() || (customerID != "" && r.CustomerID != customerID) {
+			continue
+		}
+		ids = append(ids, r.ID)
+	}
+	sort.Strings(ids)
+	return dedupe(ids), nil
+}
+
+// --- customers -------------------------------------------------------------------
+
+func (g *Registry) customerEntry(tenantID, id string) entry[Customer, CustomerDoc] {
+	return entry[Customer, CustomerDoc]{kind: KindCustomer, tenantID: tenantID, id: id,
+		load:     func(ctx context.Context) (Customer, error) { return g.Store.Customer(ctx, tenantID, id) },
+		doc:      Customer.Doc,
+		customer: func(c Customer) string { return c.ID },
+		write: func(ctx context.Context, next Customer, prev *Customer) error {
+			return g.Store.ReplaceCustomer(ctx, next, prev)
+		},
+		remove: func(ctx context.Context, prev Customer) error { return g.Store.DeleteCustomer(ctx, prev) },
+	}
+}
+
+// ListCustomers returns a page of the tenant's customers.
+func (g *Registry) ListCustomers(ctx context.Context, tenantID string, q ListQuery) ([]CustomerDoc, string, error) {
+	if _, err := g.requireTenant(ctx, tenantID); err != nil {
+		return nil, "", err
+	}
+	cs, next, err := g.Store.ListCustomers(ctx, tenantID, q)
+	if err != nil {
+		return nil, "", fmt.Errorf("list customers of %s: %w", tenantID, err)
+	}
+	docs := make([]CustomerDoc, len(cs))
+	for i, c := range cs {
+		docs[i] = c.Doc()
+	}
+	return docs, next, nil
+}
+
+// GetCustomer returns one customer and its ETag.
+func (g *Registry) GetCustomer(ctx context.Context, tenantID, id string) (Saved[CustomerDoc], error) {
+	if _, err := g.requireTenant(ctx, tenantID); err != nil {
+		return Saved[CustomerDoc]{}, err
+	}
+	c, err := g.Store.Customer(ctx, tenantID, id)
+	if err != nil {
+		return Saved[CustomerDoc]{}, notFoundAs(err, KindCustomer, id)
+	}
+	return Saved[CustomerDoc]{Doc: c.Doc(), ETag: ETag(c.Doc())}, nil
+}
+
+// PutCustomer creates or replaces a customer; its phone must not be
+// another customer's.
+func (g *Registry) PutCustomer(ctx context.Context, tenantID, id string, d CustomerDoc, pre Precondition, by Actor) (Saved[CustomerDoc], error) {
+	t, err := g.requireTenant(ctx, tenantID)
+	if err != nil {
+		return Saved[CustomerDoc]{}, err
+	}
+	var fe FieldErrors
+	idFromPath(&fe, &d.ID, id)
+	c := d.Customer(tenantID)
+	verr := c.Validate()
+	if ValidPhone(c.Phone) {
+		if t.HasNumber(c.Phone) {
+			fe.add("phone", "%s is one of the tenant's published numbers", c.Phone)
+		} else if other, err := g.Store.CustomerByPhone(ctx, tenantID, c.Phone); err == nil && other.ID != c.ID {
+			return Saved[CustomerDoc]{}, Errorf(Conflict, "phone %s belongs to customer %s", c.Phone, other.ID)
+		} else if err != nil && !IsKind(err, NotFound) {
+			return Saved[CustomerDoc]{}, fmt.Errorf("check customer phone: %w", err)
+		}
+	}
+	if err := joinInvalid(KindCustomer, verr, fe); err != nil {
+		return Saved[CustomerDoc]{}, err
+	}
+	return put(ctx, g, g.customerEntry(tenantID, id), pre, by, func(*Customer) (Customer, error) { return c, nil })
+}
+
+// DeleteCustomer removes a customer without open relays (Conflict naming
+// them otherwise) and then the customer's jobs, each change audited.
+func (g *Registry) DeleteCustomer(ctx context.Context, tenantID, id string, pre Precondition, by Actor) error {
+	if _, err := g.requireTenant(ctx, tenantID); err != nil {
+		return err
+	}
+	guard := func(c Customer) error {
+		var open []string
+		err := g.eachOperator(ctx, tenantID, func(o Operator) error {
+			ids, err := g.openRelays(ctx, tenantID, o.ID, c.ID)
+			open = append(open, ids...)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if sort.Strings(open); len(open) > 0 {
+			return Errorf(Conflict, "customer %s cannot be deleted: it has open relays %s; acknowledge them first",
+				c.ID, strings.Join(dedupe(open), ", "))
+		}
+		return nil
+	}
+	if _, err := del(ctx, g, g.customerEntry(tenantID, id), pre, by, guard); err != nil {
+		return err
+	}
+	// Keep "a job's customer exists": the customer's jobs go with it.
+	return g.eachJob(ctx, tenantID, ListQuery{Customer: id}, func(j Job) error {
+		_, err := del(ctx, g, g.jobEntry(tenantID, j.ID), Precondition{}, by, nil)
+		if IsKind(err, NotFound) {
+			return nil
+		}
+		return err
+	})
+}
+
+// --- jobs -------------------------------------------------------------------------
+
+func (g *Registry) jobEntry(tenantID, id string) entry[Job, JobDoc] {
+	return entry[Job, JobDoc]{kind: KindJob, tenantID: tenantID, id: id,
+		load:     func(ctx context.Context) (Job, error) { return g.Store.Job(ctx, tenantID, id) },
+		doc:      Job.Doc,
+		customer: func(j Job) string { return j.CustomerID },
+		write: func(ctx context.Context, next Job, prev *Job) error {
+			return g.Store.ReplaceJob(ctx, next, prev)
+		},
+		remove: func(ctx context.Context, prev Job) error { return g.Store.DeleteJob(ctx, prev) },
+	}
+}
+
+// ListJobs returns a page of the tenant's jobs.
+func (g *Registry) ListJobs(ctx context.Context, tenantID string, q ListQuery) ([]JobDoc, string, error) {
+	if _, err := g.requireTenant(ctx, tenantID); err != nil {
+		return nil, "", err
+	}
+	js, next, err := g.Store.ListJobs(ctx, tenantID, q)
+	if err != nil {
+		return nil, "", fmt.Errorf("list jobs of %s: %w", tenantID, err)
+	}
+	docs := make([]JobDoc, len(js))
+	for i, j := range js {
+		docs[i] = j.Doc()
+	}
+	return docs, next, nil
+}
+
+// GetJob returns one job and its ETag.
+func (g *Registry) GetJob(ctx context.Context, tenantID, id string) (Saved[JobDoc], error) {
+	if _, err := g.requireTenant(ctx, tenantID); err != nil {
+		return Saved[JobDoc]{}, err
+	}
+	j, err := g.Store.Job(ctx, tenantID, id)
+	if err != nil {
+		return Saved[JobDoc]{}, notFoundAs(err, KindJob, id)
+	}
+	return Saved[JobDoc]{Doc: j.Doc(), ETag: ETag(j.Doc())}, nil
+}
+
+// checkJob validates j and that its customer and operator exist.
+func (g *Registry) checkJob(ctx context.Context, j Job, fe FieldErrors) error {
+	verr := j.Validate()
+	if ValidID(j.CustomerID) {
+		if _, err := g.Store.Customer(ctx, j.TenantID, j.CustomerID); err != nil {
+			if !IsKind(err, NotFound) {
+				return fmt.Errorf("check job customer: %w", err)
+			}
+			fe.add("customer", "no customer %q in this tenant", j.CustomerID)
+		}
+	}
+	if ValidID(j.OperatorID) {
+		if _, err := g.Store.Operator(ctx, j.TenantID, j.OperatorID); err != nil {
+			if !IsKind(err, NotFound) {
+				return fmt.Errorf("check job operator: %w", err)
+			}
+			fe.add("operator", "no operator %q in this tenant", j.OperatorID)
+		}
+	}
+	return joinInvalid(KindJob, verr, fe)
+}
+
+// PutJob creates or replaces a job whose customer and operator exist.
+func (g *Registry) PutJob(ctx context.Context, tenantID, id string, d JobDoc, pre Precondition, by Actor) (Saved[JobDoc], error) {
+	if _, err := g.requireTenant(ctx, tenantID); err != nil {
+		return Saved[JobDoc]{}, err
+	}
+	var fe FieldErrors
+	idFromPath(&fe, &d.ID, id)
+	j := d.Job(tenantID)
+	if err := g.checkJob(ctx, j, fe); err != nil {
+		return Saved[JobDoc]{}, err
+	}
+	return put(ctx, g, g.jobEntry(tenantID, id), pre, by, func(*Job) (Job, error) { return j, nil })
+}
+
+// JobPatch changes some fields of a job; nil fields stay. An empty
+// Operator unassigns the job.
+type JobPatch struct {
+	State    *string
+	Operator *string
+	Customer *string
+}
+
+// PatchJob changes a job's state, operator or customer: how a dispatch
+// system reassigns a job. The next inbound text routes by the result.
+func (g *Registry) PatchJob(ctx context.Context, tenantID, id string, p JobPatch, pre Precondition, by Actor) (Saved[JobDoc], error) {
+	if _, err := g.requireTenant(ctx, tenantID); err != nil {
+		return Saved[JobDoc]{}, err
+	}
+	if p.State == nil && p.Operator == nil && p.Customer == nil {
+		return Saved[JobDoc]{}, (FieldErrors{{Field: "state", Message: "a patch needs state, operator or customer"}}).err(KindJob)
+	}
+	return put(ctx, g, g.jobEntry(tenantID, id), pre, by, func(cur *Job) (Job, error) {
+		if cur == nil {
+			return Job{}, Errorf(NotFound, "job %s not found", id)
+		}
+		j := *cur
+		if p.State != nil {
+			j.State = *p.State
+		}
+		if p.Operator != nil {
+			j.OperatorID = *p.Operator
+		}
+		if p.Customer != nil {
+			j.CustomerID = *p.Customer
+		}
+		return j, g.checkJob(ctx, j, nil)
+	})
+}
+
+// DeleteJob removes a job.
+func (g *Registry) DeleteJob(ctx context.Context, tenantID, id string, pre Precondition, by Actor) error {
+	if _, err := g.requireTenant(ctx, tenantID); err != nil {
+		return err
+	}
+	_, err := del(ctx, g, g.jobEntry(tenantID, id), pre, by, nil)
+	return err
+}
+
+// --- helpers ----------------------------------------------------------------------
+
+func notFoundAs(err error, kind, id string) error {
+	if IsKind(err, NotFound) {
+		return Errorf(NotFound, "%s %s not found", kind, id)
+	}
+	return fmt.Errorf("read %s %s: %w", kind, id, err)
+}
+
+// eachOperator calls fn for every operator of the tenant.
+func (g *Registry) eachOperator(ctx context.Context, tenantID string, fn func(Operator) error) error {
+	q := ListQuery{Limit: MaxListLimit}
+	for {
+		ops, next, err := g.Store.ListOperators(ctx, tenantID, q)
+		if err != nil {
+			return fmt.Errorf("list operators of %s: %w", tenantID, err)
+		}
+		for _, o := range ops {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		q.Cursor = next
+	}
+}
+
+// eachJob calls fn for every job of the tenant matching q, after listing
+// them all, so fn may change or delete the jobs.
+func (g *Registry) eachJob(ctx context.Context, tenantID string, q ListQuery, fn func(Job) error) error {
+	q.Limit = MaxListLimit
+	var all []Job
+	for {
+		js, next, err := g.Store.ListJobs(ctx, tenantID, q)
+		if err != nil {
+			return fmt.Errorf("list jobs of %s: %w", tenantID, err)
+		}
+		all = append(all, js...)
+		if next == "" {
+			break
+		}
+		q.Cursor = next
+	}
+	for _, j := range all {
+		if err := fn(j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
