@@ -34,10 +34,12 @@ import (
 // App is what a Lambda function serves with.
 type App struct {
 	Service *relay.Service
-	Store   *dynamo.Store
-	Audit   *s3audit.Log
-	Timer   *sqstimer.Timer
-	Twilio  config.TwilioSecret
+	// Registry serves the Directory API on the same store and audit log.
+	Registry *relay.Registry
+	Store    *dynamo.Store
+	Audit    *s3audit.Log
+	Timer    *sqstimer.Timer
+	Twilio   config.TwilioSecret
 	// OriginVerify is the origin-verify header value, when the function reads it.
 	OriginVerify string
 	Log          *slog.Logger
@@ -88,6 +90,7 @@ func Build(ctx context.Context, cfg config.Lambda, awsCfg aws.Config, log *slog.
 	app.Timer = sqstimer.New(sqs.NewFromConfig(awsCfg), cfg.TimerQueueURL)
 	app.Service = &relay.Service{Store: app.Store, Sender: sender, Timer: app.Timer, Audit: app.Audit,
 		Metrics: emf.New(os.Stdout), Log: log, CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
+	app.Registry = &relay.Registry{Store: app.Store, Audit: app.Audit, Log: log}
 	return app, nil
 }
 

@@ -198,7 +198,7 @@ func ids[T any](es []T, id func(T) string) []string {
 	return out
 }
 
-func opID(o relay.Operator) string { return o.ID }
+func opID(o relay.Operator) string  { return o.ID }
 func cusID(c relay.Customer) string { return c.ID }
 func jobID(j relay.Job) string      { return j.ID }
 
