@@ -374,17 +374,16 @@ func (g *Registry) PutOperator(ctx context.Context, tenantID, id string, d Opera
 	idFromPath(&fe, &d.ID, id)
 	o := d.Operator(tenantID)
 	verr := o.Validate()
-	if ValidPhone(o.Phone) {
-		if t.HasNumber(o.Phone) {
-			fe.add("phone", "%s is one of the tenant's published numbers", o.Phone)
-		} else if other, err := g.Store.OperatorByPhone(ctx, tenantID, o.Phone); err == nil && other.ID != o.ID {
-			return Saved[OperatorDoc]{}, Errorf(Conflict, "phone %s belongs to operator %s", o.Phone, other.ID)
-		} else if err != nil && !IsKind(err, NotFound) {
-			return Saved[OperatorDoc]{}, fmt.Errorf("check operator phone: %w", err)
-		}
+	if ValidPhone(o.Phone) && t.HasNumber(o.Phone) {
+		fe.add("phone", "%s is one of the tenant's published numbers", o.Phone)
 	}
 	if err := joinInvalid(KindOperator, verr, fe); err != nil {
 		return Saved[OperatorDoc]{}, err
+	}
+	if other, err := g.Store.OperatorByPhone(ctx, tenantID, o.Phone); err == nil && other.ID != o.ID {
+		return Saved[OperatorDoc]{}, Errorf(Conflict, "phone %s belongs to operator %s", o.Phone, other.ID)
+	} else if err != nil && !IsKind(err, NotFound) {
+		return Saved[OperatorDoc]{}, fmt.Errorf("check operator phone: %w", err)
 	}
 	return put(ctx, g, g.operatorEntry(tenantID, id), pre, by, func(*Operator) (Operator, error) { return o, nil })
 }
@@ -521,17 +520,16 @@ func (g *Registry) PutCustomer(ctx context.Context, tenantID, id string, d Custo
 	idFromPath(&fe, &d.ID, id)
 	c := d.Customer(tenantID)
 	verr := c.Validate()
-	if ValidPhone(c.Phone) {
-		if t.HasNumber(c.Phone) {
-			fe.add("phone", "%s is one of the tenant's published numbers", c.Phone)
-		} else if other, err := g.Store.CustomerByPhone(ctx, tenantID, c.Phone); err == nil && other.ID != c.ID {
-			return Saved[CustomerDoc]{}, Errorf(Conflict, "phone %s belongs to customer %s", c.Phone, other.ID)
-		} else if err != nil && !IsKind(err, NotFound) {
-			return Saved[CustomerDoc]{}, fmt.Errorf("check customer phone: %w", err)
-		}
+	if ValidPhone(c.Phone) && t.HasNumber(c.Phone) {
+		fe.add("phone", "%s is one of the tenant's published numbers", c.Phone)
 	}
 	if err := joinInvalid(KindCustomer, verr, fe); err != nil {
 		return Saved[CustomerDoc]{}, err
+	}
+	if other, err := g.Store.CustomerByPhone(ctx, tenantID, c.Phone); err == nil && other.ID != c.ID {
+		return Saved[CustomerDoc]{}, Errorf(Conflict, "phone %s belongs to customer %s", c.Phone, other.ID)
+	} else if err != nil && !IsKind(err, NotFound) {
+		return Saved[CustomerDoc]{}, fmt.Errorf("check customer phone: %w", err)
 	}
 	return put(ctx, g, g.customerEntry(tenantID, id), pre, by, func(*Customer) (Customer, error) { return c, nil })
 }
