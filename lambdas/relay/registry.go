@@ -265,6 +265,24 @@ func idFromPath(fe *FieldErrors, docID *string, pathID string) {
 	}
 }
 
+// dropField removes one rule's error of a field from a validation error.
+func dropField(err error, field, msg string) error {
+	var fe FieldErrors
+	if !errors.As(err, &fe) {
+		return err
+	}
+	var keep FieldErrors
+	for _, f := range fe {
+		if f.Field != field || f.Message != msg {
+			keep = append(keep, f)
+		}
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	return keep.err(KindTenant)
+}
+
 // joinInvalid merges a model's validation error with further field errors.
 func joinInvalid(kind string, err error, more FieldErrors) error {
 	var fe FieldErrors
@@ -304,6 +322,11 @@ func (g *Registry) PutTenant(ctx context.Context, tenantID string, d TenantDoc, 
 	idFromPath(&fe, &d.ID, tenantID)
 	t := d.Tenant()
 	verr := t.Validate()
+	if _, err := g.Store.Tenant(ctx, tenantID); IsKind(err, NotFound) {
+		// A new tenant may start without a chain or fallback: its operators
+		// can only be added once it exists, and the chain names them.
+		verr = dropField(verr, "chain", chainOrFallback)
+	}
 	for i, id := range t.Chain {
 		if !ValidID(id) {
 			continue

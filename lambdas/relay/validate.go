@@ -76,6 +76,8 @@ func checkPhone(fe *FieldErrors, field, phone string) {
 	}
 }
 
+const chainOrFallback = "a chain or a fallback contact is required"
+
 // Validate reports every bad field of the tenant's settings; references to
 // operators are checked by the Registry, which can see them.
 func (t Tenant) Validate() error {
@@ -120,7 +122,7 @@ func (t Tenant) Validate() error {
 		}
 	}
 	if len(t.Chain) == 0 && t.Fallback == nil {
-		fe.add("chain", "a chain or a fallback contact is required")
+		fe.add("chain", chainOrFallback)
 	}
 	if !utf8.ValidString(t.AutoReply) || utf8.RuneCountInString(t.AutoReply) > maxReply {
 		fe.add("auto_reply", "must be text of at most %d characters", maxReply)
