@@ -195,7 +195,7 @@ func (h *handler) postAudit(w http.ResponseWriter, r *http.Request) {
 func (h *handler) auditQuery(r *http.Request) (relay.AuditQuery, error) {
 	v := r.URL.Query()
 	q := relay.AuditQuery{CustomerID: v.Get("customer_id"), Operator: v.Get("operator"),
-		MessageSid: v.Get("message_sid"), Cursor: v.Get("cursor")}
+		MessageSid: v.Get("message_sid"), Event: v.Get("event"), Cursor: v.Get("cursor")}
 	var bad []string
 	for _, f := range []struct {
 		name string
