@@ -165,7 +165,10 @@ func (h *handler) listOperators(w http.ResponseWriter, r *http.Request) {
 		}
 		docs, next, err := h.cfg.Registry.ListOperators(r.Context(), tenant, q)
 		if err == nil {
-			writeJSON(w, http.StatusOK, map[string]any{"operators": docs, "next": next})
+			writeJSON(w, http.StatusOK, struct {
+				Items []relay.OperatorDoc `json:"operators"`
+				Next  string              `json:"next"`
+			}{docs, next})
 		}
 		return err
 	})
@@ -213,7 +216,10 @@ func (h *handler) listCustomers(w http.ResponseWriter, r *http.Request) {
 		}
 		docs, next, err := h.cfg.Registry.ListCustomers(r.Context(), tenant, q)
 		if err == nil {
-			writeJSON(w, http.StatusOK, map[string]any{"customers": docs, "next": next})
+			writeJSON(w, http.StatusOK, struct {
+				Items []relay.CustomerDoc `json:"customers"`
+				Next  string              `json:"next"`
+			}{docs, next})
 		}
 		return err
 	})
@@ -261,7 +267,10 @@ func (h *handler) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		docs, next, err := h.cfg.Registry.ListJobs(r.Context(), tenant, q)
 		if err == nil {
-			writeJSON(w, http.StatusOK, map[string]any{"jobs": docs, "next": next})
+			writeJSON(w, http.StatusOK, struct {
+				Items []relay.JobDoc `json:"jobs"`
+				Next  string         `json:"next"`
+			}{docs, next})
 		}
 		return err
 	})
