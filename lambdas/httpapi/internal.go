@@ -219,7 +219,11 @@ func (h *handler) auditQuery(r *http.Request) (relay.AuditQuery, error) {
 		}
 		q.Limit = n
 	}
-	tenant, err := h.tenantOf(r, v.Get("tenant_id"), q.MessageSid)
+	param := v.Get("tenant_id")
+	if param == "" {
+		param = v.Get("tenant") // the Directory API's name for it
+	}
+	tenant, err := h.tenantOf(r, param, q.MessageSid)
 	if err != nil {
 		bad = append(bad, relay.MessageOf(err))
 	}
