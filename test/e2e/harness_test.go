@@ -27,7 +27,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dispatchrelay/dispatch-relay/lambdas/httpapi"
 	"github.com/dispatchrelay/dispatch-relay/test/faketwilio"
+	"github.com/dispatchrelay/dispatch-relay/test/openapitest"
 )
 
 // Credentials every test server runs with. The Twilio ones are what the fake
@@ -495,7 +497,7 @@ func (s *server) callHeaders(method, path string, body any, h http.Header) (int,
 	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := checkedClient(s.t).Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -505,6 +507,12 @@ func (s *server) callHeaders(method, path string, body any, h http.Header) (int,
 		s.t.Fatalf("read %s %s: %v", method, path, err)
 	}
 	return resp.StatusCode, resp.Header, b
+}
+
+// checkedClient is httpClient validating every exchange against the
+// OpenAPI document (lambdas/httpapi/openapi.json).
+func checkedClient(t *testing.T) *http.Client {
+	return &http.Client{Timeout: httpClient.Timeout, Transport: openapitest.New(t, httpapi.OpenAPI()).Transport(t, nil)}
 }
 
 // mustCall is call that fails the test unless the answer has status want,

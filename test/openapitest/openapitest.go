@@ -133,7 +133,9 @@ func (v *Validator) Transport(t testing.TB, next http.RoundTripper) http.RoundTr
 			return nil, err
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(rb))
-		if strings.HasPrefix(req.URL.Path, "/api/") {
+		// OPTIONS is the CORS preflight every route answers alike; the
+		// document describes the routes' own methods.
+		if strings.HasPrefix(req.URL.Path, "/api/") && req.Method != http.MethodOptions {
 			v.Check(t, req, body, resp.StatusCode, resp.Header, rb)
 		}
 		return resp, nil
