@@ -114,6 +114,9 @@ func listQuery(r *http.Request, allowed ...string) (relay.ListQuery, error) {
 		}
 		q.Limit = n
 	}
+	if rest, ok := strings.CutPrefix(q.Phone, " "); ok && relay.ValidPhone("+"+rest) {
+		q.Phone = "+" + rest // an unencoded "+" in a query string arrives as a space
+	}
 	if q.Phone != "" && !relay.ValidPhone(q.Phone) {
 		bad = append(bad, fmt.Sprintf("phone %q is not an E.164 number like +16195551234", q.Phone))
 	}
