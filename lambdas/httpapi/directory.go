@@ -120,10 +120,13 @@ func listQuery(r *http.Request, allowed ...string) (relay.ListQuery, error) {
 	if q.Phone != "" && !relay.ValidPhone(q.Phone) {
 		bad = append(bad, fmt.Sprintf("phone %q is not an E.164 number like +16195551234", q.Phone))
 	}
-	for _, f := range []struct{ name, v string }{{"operator", q.Operator}, {"customer", q.Customer}, {"state", q.State}} {
+	for _, f := range []struct{ name, v string }{{"operator", q.Operator}, {"customer", q.Customer}} {
 		if f.v != "" && !relay.ValidID(f.v) {
 			bad = append(bad, fmt.Sprintf("%s %q must be 1-64 letters, digits, '_', '-' or '.'", f.name, f.v))
 		}
+	}
+	if q.State != "" && !relay.ValidState(q.State) {
+		bad = append(bad, fmt.Sprintf("state %q must be 1-64 letters, digits, spaces, '_', '-' or '.'", q.State))
 	}
 	if q.Cursor != "" {
 		if _, err := q.After(); err != nil {

@@ -41,8 +41,12 @@ func (fe FieldErrors) err(kind string) error {
 
 var (
 	idRe    = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-	stateRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	stateRe = regexp.MustCompile(`^[A-Za-z0-9_.\- ]{1,64}$`)
 )
+
+// ValidState reports whether s can be a job state: 1-64 letters, digits,
+// spaces, '_', '-' or '.', not only spaces.
+func ValidState(s string) bool { return stateRe.MatchString(s) && strings.TrimSpace(s) != "" }
 
 // ValidID reports whether s is a directory id: 1-64 letters, digits, '_', '-' or '.'.
 func ValidID(s string) bool { return idRe.MatchString(s) }
@@ -158,8 +162,8 @@ func (j Job) Validate() error {
 	} else {
 		checkID(&fe, "customer", j.CustomerID)
 	}
-	if j.State != "" && !stateRe.MatchString(j.State) {
-		fe.add("state", "%q must be 1-64 letters, digits, '_', '-' or '.' (e.g. en_route, completed)", j.State)
+	if j.State != "" && !ValidState(j.State) {
+		fe.add("state", "%q must be 1-64 letters, digits, spaces, '_', '-' or '.' (e.g. en_route, completed)", j.State)
 	}
 	if j.OperatorID != "" {
 		checkID(&fe, "operator", j.OperatorID)

@@ -491,4 +491,11 @@ func TestRelayctlImportAgainstDevServer(t *testing.T) {
 	}
 	c2 := newDirClient(t, again)
 	c2.must(404, "GET", "/api/customers/cust_9012", view, nil)
+
+	// A tenant created through the API gets its role tokens written too.
+	c2.must(201, "PUT", "/api/tenant?tenant=c", adminToken, `{"name":"Charlie","numbers":["+16195550300"]}`)
+	if tok := again.roleToken("c", httpapi.RoleViewer); !strings.HasPrefix(tok, "rt_viewer_c_") {
+		t.Errorf("token of the new tenant: %q", tok)
+	}
+	c2.must(200, "GET", "/api/tenant", again.roleToken("c", httpapi.RoleViewer), nil)
 }

@@ -54,8 +54,8 @@ func applyDataFile(ctx context.Context, store interface {
 }
 
 // writeRoleTokens writes one token per role per tenant to
-// <state>/tokens/<tenant>-<role> so that scripts can read them, and returns
-// the directory.
+// <state>/tokens/<tenant>-<role> (the bare token, no newline, so that
+// scripts can use the file's content as is), and returns the directory.
 func writeRoleTokens(stateDir, admin string, tenants []relay.Tenant) (string, error) {
 	dir := filepath.Join(stateDir, "tokens")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -64,7 +64,7 @@ func writeRoleTokens(stateDir, admin string, tenants []relay.Tenant) (string, er
 	for _, t := range tenants {
 		for _, r := range httpapi.Roles {
 			p := filepath.Join(dir, t.ID+"-"+string(r))
-			if err := os.WriteFile(p, []byte(httpapi.RoleToken(admin, t.ID, r)+"\n"), 0o600); err != nil {
+			if err := os.WriteFile(p, []byte(httpapi.RoleToken(admin, t.ID, r)), 0o600); err != nil {
 				return "", fmt.Errorf("write token: %w", err)
 			}
 		}

@@ -142,6 +142,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
+	// A tenant created through PUT /api/tenant gets its role token files too.
+	mux.Handle("PUT /api/tenant", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api.ServeHTTP(w, r)
+		if ts, err := store.Tenants(context.WithoutCancel(r.Context())); err == nil {
+			if _, err := writeRoleTokens(cfg.StateDir, apiToken, ts); err != nil {
+				log.Warn("write role tokens", "err", err)
+			}
+		}
+	}))
 	if sandbox != nil {
 		mux.Handle("GET /dev/outbox", sandbox)
 	}
