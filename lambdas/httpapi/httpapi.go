@@ -29,7 +29,8 @@ type Principal struct {
 	TenantID string
 	// Subject names the caller in audit records.
 	Subject string
-	// Role is what the caller may do (viewer, dispatcher, admin).
+	// Role is what the caller may do (viewer, dispatcher, admin). Every
+	// Authenticator must set it: an empty or unknown role may do nothing.
 	Role Role
 }
 

@@ -199,8 +199,11 @@ func put[E, D any](ctx context.Context, g *Registry, e entry[E, D], pre Precondi
 		if !changed {
 			return Saved[D]{}, fmt.Errorf("write %s %s: %w", e.kind, e.id, err)
 		}
-		if pre.IfMatch != "" || pre.IfNoneMatch != "" || try >= casRetries {
+		if pre.IfMatch != "" || pre.IfNoneMatch != "" {
 			return Saved[D]{}, &Error{Kind: Conflict, Msg: e.kind + " " + e.id + " changed meanwhile; read it again", Err: errors.Join(ErrStale, err)}
+		}
+		if try >= casRetries {
+			return Saved[D]{}, &Error{Kind: Conflict, Msg: e.kind + " " + e.id + " keeps changing; try again", Err: err}
 		}
 	}
 }
@@ -230,8 +233,11 @@ func del[E, D any](ctx context.Context, g *Registry, e entry[E, D], pre Precondi
 			return cur, nil
 		}
 		if !IsKind(err, Conflict) || pre.IfMatch != "" || try >= casRetries {
-			if IsKind(err, Conflict) {
+			if IsKind(err, Conflict) && pre.IfMatch != "" {
 				return cur, &Error{Kind: Conflict, Msg: e.kind + " " + e.id + " changed meanwhile; read it again", Err: errors.Join(ErrStale, err)}
+			}
+			if IsKind(err, Conflict) {
+				return cur, &Error{Kind: Conflict, Msg: e.kind + " " + e.id + " keeps changing; try again", Err: err}
 			}
 			if IsKind(err, NotFound) {
 				return cur, Errorf(NotFound, "%s %s not found", e.kind, e.id)
