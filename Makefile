@@ -56,6 +56,18 @@ dev: ## Run the relay locally on the embedded store with the QuickDumpNow demo d
 sms: ## Text the dev server as a customer would: make sms FROM=+16195551234 BODY="need a pickup" [TO=+16195550100]
 	$(GO) run ./lambdas/cmd/devsms -from '$(FROM)' -to '$(TO)' -body '$(BODY)'
 
+# relayctl talks to the dev server by default: its URL and the admin token it keeps in .state.
+RELAY_URL   ?= http://127.0.0.1:8080
+RELAY_TOKEN ?= .state/api-token
+
+.PHONY: relayctl
+relayctl: ## Run the admin CLI: make relayctl ARGS='import -file f.yaml -dry-run' (default target: the dev server; ARGS=help lists commands)
+	RELAY_URL='$(RELAY_URL)' RELAY_TOKEN='$(RELAY_TOKEN)' $(GO) run ./lambdas/cmd/relayctl $(or $(ARGS),help)
+
+.PHONY: import
+import: ## Sync the dev server's directory with a file: make import FILE=tenants.yaml [DRY=1] [PRUNE=1]
+	RELAY_URL='$(RELAY_URL)' RELAY_TOKEN='$(RELAY_TOKEN)' $(GO) run ./lambdas/cmd/relayctl import -file '$(FILE)' $(if $(DRY),-dry-run) $(if $(PRUNE),-prune)
+
 .PHONY: lint
 lint: ## gofmt check and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

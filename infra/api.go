@@ -19,17 +19,40 @@ type Route struct {
 	Internal bool
 }
 
+// The HTTP methods the routes use.
+var (
+	mGet    = awsapigatewayv2.HttpMethod_GET
+	mPost   = awsapigatewayv2.HttpMethod_POST
+	mPut    = awsapigatewayv2.HttpMethod_PUT
+	mPatch  = awsapigatewayv2.HttpMethod_PATCH
+	mDelete = awsapigatewayv2.HttpMethod_DELETE
+)
+
+func methods(m ...awsapigatewayv2.HttpMethod) []awsapigatewayv2.HttpMethod { return m }
+
 // Routes served by the API function. Twilio's webhooks carry no JWT: the handler checks
 // X-Twilio-Signature against PUBLIC_BASE_URL (https://www.twilio.com/docs/usage/security).
+// A test checks this list against the handler's OpenAPI document (lambdas/httpapi/openapi.json).
 var Routes = []Route{
-	{Path: "/api/sms/incoming", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}},
-	{Path: "/api/sms/delivery", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}},
-	{Path: "/api/sms/status", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST}},
-	{Path: "/api/sms/forward", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}, Internal: true},
-	{Path: "/api/sms/audit", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST}, Internal: true},
-	{Path: "/api/sms/ack", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}, Internal: true},
+	{Path: "/api/sms/incoming", Methods: methods(mPost)},
+	{Path: "/api/sms/delivery", Methods: methods(mPost)},
+	{Path: "/api/sms/status", Methods: methods(mGet, mPost)},
+	{Path: "/api/sms/forward", Methods: methods(mPost), Internal: true},
+	{Path: "/api/sms/audit", Methods: methods(mGet, mPost), Internal: true},
+	{Path: "/api/sms/ack", Methods: methods(mPost), Internal: true},
 	// The original tooling's maintenance.json, produced from the per-event audit objects.
-	{Path: "/api/sms/audit/export", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}, Internal: true},
+	{Path: "/api/sms/audit/export", Methods: methods(mGet), Internal: true},
+	// The API's own description carries no tenant data.
+	{Path: "/api/openapi.json", Methods: methods(mGet)},
+	// The Directory API: the JWT authorizer authenticates, the handler checks the role
+	// (Cognito group) and scopes every call to the token's tenant.
+	{Path: "/api/tenant", Methods: methods(mGet, mPut), Internal: true},
+	{Path: "/api/operators", Methods: methods(mGet), Internal: true},
+	{Path: "/api/operators/{id}", Methods: methods(mGet, mPut, mDelete), Internal: true},
+	{Path: "/api/customers", Methods: methods(mGet), Internal: true},
+	{Path: "/api/customers/{id}", Methods: methods(mGet, mPut, mDelete), Internal: true},
+	{Path: "/api/jobs", Methods: methods(mGet), Internal: true},
+	{Path: "/api/jobs/{id}", Methods: methods(mGet, mPut, mPatch, mDelete), Internal: true},
 }
 
 // API is the HTTP API in front of the API function, its $default stage and access logs.
@@ -92,9 +115,12 @@ func newAPI(scope constructs.Construct, s Settings, fns *Functions, auth *Auth) 
 		// Preflight answered by API Gateway from the same allow-list the handlers use (RELAY_CORS_ORIGINS).
 		CorsPreflight: &awsapigatewayv2.CorsPreflightOptions{
 			AllowOrigins: jsii.Strings(s.CORSOrigins...),
-			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_OPTIONS},
-			AllowHeaders: jsii.Strings("authorization", "content-type"),
-			MaxAge:       awscdk.Duration_Minutes(jsii.Number(10)),
+			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
+				awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_PATCH, awsapigatewayv2.CorsHttpMethod_DELETE, awsapigatewayv2.CorsHttpMethod_OPTIONS},
+			// If-Match/If-None-Match carry the Directory API's ETags; the dashboard reads ETag back.
+			AllowHeaders:  jsii.Strings("authorization", "content-type", "if-match", "if-none-match"),
+			ExposeHeaders: jsii.Strings("etag"),
+			MaxAge:        awscdk.Duration_Minutes(jsii.Number(10)),
 		},
 		// The stage is declared below with throttling and access logs.
 		CreateDefaultStage: jsii.Bool(false),
@@ -128,7 +154,7 @@ func newAPI(scope constructs.Construct, s Settings, fns *Functions, auth *Auth) 
 		routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{Path: jsii.String(r.Path), Methods: &methods, Integration: integration, Authorizer: authorizer})
 		if !r.Internal {
 			for _, route := range *routes {
-				suppress(route, nag("AwsSolutions-APIG4", "Twilio webhook: Twilio cannot send a JWT; the handler authenticates every request by its X-Twilio-Signature (HMAC over PUBLIC_BASE_URL and the parameters) and answers 403 otherwise. /api/sms/status is the unauthenticated health check."))
+				suppress(route, nag("AwsSolutions-APIG4", "Twilio webhook: Twilio cannot send a JWT; the handler authenticates every request by its X-Twilio-Signature (HMAC over PUBLIC_BASE_URL and the parameters) and answers 403 otherwise. /api/sms/status is the unauthenticated health check; /api/openapi.json is the API's public description (no tenant data)."))
 			}
 		}
 	}

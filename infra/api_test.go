@@ -2,27 +2,61 @@ package infra
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
 )
+
+// routesOfOpenAPI reads the handler's OpenAPI document and returns every
+// operation as "METHOD /path" with the authorization API Gateway must give
+// it: NONE for public and Twilio routes (x-role public or twilio), JWT for
+// the rest. Comparing it with the template keeps the CDK routes and the
+// handler's route table (which a handler test compares with the document)
+// in step.
+func routesOfOpenAPI(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "lambdas", "httpapi", "openapi.json"))
+	if err != nil {
+		t.Fatalf("read the OpenAPI document: %v", err)
+	}
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("decode the OpenAPI document: %v", err)
+	}
+	want := map[string]string{}
+	for path, item := range doc.Paths {
+		for method, raw := range item {
+			var op struct {
+				Role string `json:"x-role"`
+			}
+			if method == "parameters" || json.Unmarshal(raw, &op) != nil {
+				continue
+			}
+			auth := "JWT"
+			if op.Role == "public" || op.Role == "twilio" {
+				auth = "NONE"
+			}
+			want[strings.ToUpper(method)+" "+path] = auth
+		}
+	}
+	if len(want) < 20 {
+		t.Fatalf("the OpenAPI document lists %d operations; it does not look like the relay's", len(want))
+	}
+	return want
+}
 
 func TestRoutesAndAuthorizers(t *testing.T) {
 	s := mainStack(t)
 	authorizer := s.one(t, "AWS::ApiGatewayV2::Authorizer", "HttpApiCognitoAuthorizer")
-	want := map[string]string{
-		"POST /api/sms/incoming":    "NONE",
-		"POST /api/sms/delivery":    "NONE",
-		"GET /api/sms/status":       "NONE",
-		"POST /api/sms/status":      "NONE",
-		"POST /api/sms/forward":     "JWT",
-		"GET /api/sms/audit":        "JWT",
-		"POST /api/sms/audit":       "JWT",
-		"POST /api/sms/ack":         "JWT",
-		"GET /api/sms/audit/export": "JWT",
-	}
+	want := routesOfOpenAPI(t)
 	routes := s.resources("AWS::ApiGatewayV2::Route")
 	if len(routes) != len(want) {
 		t.Errorf("got %d routes, want %d", len(routes), len(want))
@@ -42,7 +76,7 @@ func TestRoutesAndAuthorizers(t *testing.T) {
 			t.Errorf("%s: authorizer %s, want %s", key, render(r.Props["AuthorizerId"]), authorizer.ID)
 		}
 		if wantAuth == "NONE" && r.Props["AuthorizerId"] != nil {
-			t.Errorf("%s: Twilio route has an authorizer", key)
+			t.Errorf("%s: public route has an authorizer", key)
 		}
 		if got := render(r.Props["Target"]); got != "integrations/<HttpApiPOSTapismsincomingApiIntegration>" {
 			t.Errorf("%s: target %s, want the one Lambda integration", key, got)
@@ -125,8 +159,11 @@ func TestCORSPreflightUsesTheAllowList(t *testing.T) {
 		if !equalStrings(env, c.want) {
 			t.Errorf("%s RELAY_CORS_ORIGINS: got %v, want the same list %v", name, env, c.want)
 		}
-		if got := render(get(api.Props, "CorsConfiguration", "AllowMethods")); got != "[GET,POST,OPTIONS]" {
+		if got := render(get(api.Props, "CorsConfiguration", "AllowMethods")); got != "[GET,POST,PUT,PATCH,DELETE,OPTIONS]" {
 			t.Errorf("%s AllowMethods: got %s", name, got)
+		}
+		if got := render(get(api.Props, "CorsConfiguration", "AllowHeaders")); got != "[authorization,content-type,if-match,if-none-match]" {
+			t.Errorf("%s AllowHeaders: got %s", name, got)
 		}
 	}
 }
@@ -161,5 +198,28 @@ func TestCognitoUserPool(t *testing.T) {
 	}
 	if got := render(client.Props["GenerateSecret"]); got != "false" {
 		t.Errorf("browser client with a secret: %s", got)
+	}
+}
+
+// TestRoleGroups: the user pool has one group per role the handler knows,
+// named exactly as config.RoleGroups, so cognito:groups maps to roles.
+func TestRoleGroups(t *testing.T) {
+	s := mainStack(t)
+	pool := s.one(t, "AWS::Cognito::UserPool", "UserPool")
+	groups := s.resources("AWS::Cognito::UserPoolGroup")
+	got := map[string]bool{}
+	for _, g := range groups {
+		got[render(g.Props["GroupName"])] = true
+		if ref := render(g.Props["UserPoolId"]); ref != "<UserPool>" {
+			t.Errorf("group %s in pool %s, want the relay's pool %s", render(g.Props["GroupName"]), ref, pool.ID)
+		}
+	}
+	for _, role := range config.RoleGroups {
+		if !got[role] {
+			t.Errorf("no user pool group %q", role)
+		}
+	}
+	if len(groups) != len(config.RoleGroups) {
+		t.Errorf("got %d groups, want %d", len(groups), len(config.RoleGroups))
 	}
 }

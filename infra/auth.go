@@ -1,12 +1,16 @@
 package infra
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
 )
 
 // Auth is the identity side of the internal routes: the JWT authorizer and, unless an
@@ -15,6 +19,8 @@ type Auth struct {
 	UserPool   awscognito.UserPool       // nil with an external issuer
 	Client     awscognito.UserPoolClient // nil with an external issuer
 	Authorizer awsapigatewayv2.IHttpRouteAuthorizer
+	// Groups are the role groups of the user pool by role name; nil with an external issuer.
+	Groups map[string]awscognito.CfnUserPoolGroup
 }
 
 func newAuth(scope constructs.Construct, s Settings) *Auth {
@@ -82,8 +88,28 @@ func newAuth(scope constructs.Construct, s Settings) *Auth {
 			WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true)}),
 	})
 
+	// One group per role; ID and access tokens carry them in cognito:groups, and the
+	// handler maps the strongest to viewer, dispatcher or admin (no group: viewer).
+	groups := map[string]awscognito.CfnUserPoolGroup{}
+	for i, role := range config.RoleGroups {
+		groups[role] = awscognito.NewCfnUserPoolGroup(scope, jsii.String("UserPoolGroup"+strings.ToUpper(role[:1])+role[1:]), &awscognito.CfnUserPoolGroupProps{
+			UserPoolId:  pool.UserPoolId(),
+			GroupName:   jsii.String(role),
+			Description: jsii.String("dispatch-relay role " + role + " (" + roleText[role] + ")"),
+			// Lower precedence wins when Cognito picks one group's IAM role; stronger roles first.
+			Precedence: jsii.Number(float64(len(config.RoleGroups) - i)),
+		})
+	}
+
 	// Cognito's JWT authorizer: issuer https://cognito-idp.<region>.amazonaws.com/<pool id>, audience the client.
 	authorizer := awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("CognitoAuthorizer"), pool,
 		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]awscognito.IUserPoolClient{client}})
-	return &Auth{UserPool: pool, Client: client, Authorizer: authorizer}
+	return &Auth{UserPool: pool, Client: client, Authorizer: authorizer, Groups: groups}
+}
+
+// roleText says what each role group may do, for the groups' descriptions.
+var roleText = map[string]string{
+	"viewer":     "read relays, audit and the directory",
+	"dispatcher": "viewer plus ack, forward, notes and jobs",
+	"admin":      "everything: tenant settings, operators, customers",
 }

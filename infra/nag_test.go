@@ -34,6 +34,7 @@ var wantSuppressions = []string{
 	"Distribution AwsSolutions-CFR1",
 	"Distribution AwsSolutions-CFR2",
 	"EscalatorFunctionRoleDefaultPolicy AwsSolutions-IAM5",
+	"HttpApiGETapiopenapijson AwsSolutions-APIG4",
 	"HttpApiGETapismsstatus AwsSolutions-APIG4",
 	"HttpApiPOSTapismsdelivery AwsSolutions-APIG4",
 	"HttpApiPOSTapismsincoming AwsSolutions-APIG4",

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
@@ -28,6 +29,22 @@ func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPReques
 type Claims struct {
 	// TenantClaim is the claim naming the caller's tenant, e.g. custom:tenant_id.
 	TenantClaim string
+	// GroupsClaim is the claim listing the caller's groups, e.g.
+	// cognito:groups; the strongest group that names a role is the
+	// caller's role, and a caller in no such group is a viewer.
+	GroupsClaim string
+}
+
+// roleOf returns the strongest role among the groups of a claim, which API
+// Gateway passes as "[admin viewer]" (or a comma-separated list).
+func roleOf(groups string) httpapi.Role {
+	role := httpapi.RoleViewer
+	for _, g := range strings.FieldsFunc(strings.Trim(groups, "[]"), func(r rune) bool { return r == ' ' || r == ',' }) {
+		if r, ok := httpapi.ParseRole(strings.Trim(g, `"`)); ok && r.AtLeast(role) {
+			role = r
+		}
+	}
+	return role
 }
 
 // Authenticate returns the caller's tenant and subject.
@@ -46,5 +63,5 @@ func (c Claims) Authenticate(r *http.Request) (httpapi.Principal, error) {
 	if sub == "" {
 		sub = claims["username"]
 	}
-	return httpapi.Principal{TenantID: tenant, Subject: sub}, nil
+	return httpapi.Principal{TenantID: tenant, Subject: sub, Role: roleOf(claims[c.GroupsClaim])}, nil
 }

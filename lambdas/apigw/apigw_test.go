@@ -40,16 +40,21 @@ func event(path string, claims map[string]string) events.APIGatewayV2HTTPRequest
 }
 
 func TestHandlerCarriesRequestAndClaims(t *testing.T) {
-	auth := apigw.Claims{TenantClaim: "custom:tenant_id"}
+	auth := apigw.Claims{TenantClaim: "custom:tenant_id", GroupsClaim: "cognito:groups"}
 	tests := []struct {
 		name    string
 		claims  map[string]string
 		wantErr bool
 		tenant  string
+		role    httpapi.Role
 	}{
-		{"tenant claim", map[string]string{"custom:tenant_id": "qdn", "sub": "u-1"}, false, "qdn"},
-		{"no tenant claim", map[string]string{"sub": "u-1"}, true, ""},
-		{"no authorizer", nil, true, ""},
+		{"tenant claim, no groups: viewer", map[string]string{"custom:tenant_id": "qdn", "sub": "u-1"}, false, "qdn", httpapi.RoleViewer},
+		{"dispatcher group", map[string]string{"custom:tenant_id": "qdn", "sub": "u-1", "cognito:groups": "[dispatcher]"}, false, "qdn", httpapi.RoleDispatcher},
+		{"strongest group wins", map[string]string{"custom:tenant_id": "qdn", "sub": "u-1", "cognito:groups": "[viewer admin]"}, false, "qdn", httpapi.RoleAdmin},
+		{"comma list", map[string]string{"custom:tenant_id": "qdn", "sub": "u-1", "cognito:groups": "ops,dispatcher"}, false, "qdn", httpapi.RoleDispatcher},
+		{"unknown group: viewer", map[string]string{"custom:tenant_id": "qdn", "sub": "u-1", "cognito:groups": "[superuser]"}, false, "qdn", httpapi.RoleViewer},
+		{"no tenant claim", map[string]string{"sub": "u-1"}, true, "", ""},
+		{"no authorizer", nil, true, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,8 +71,8 @@ func TestHandlerCarriesRequestAndClaims(t *testing.T) {
 			if err != nil || resp.StatusCode != 200 {
 				t.Fatalf("response %d, %v", resp.StatusCode, err)
 			}
-			if (gotErr != nil) != tt.wantErr || got.TenantID != tt.tenant {
-				t.Errorf("principal %+v err %v; want tenant %q, error %v", got, gotErr, tt.tenant, tt.wantErr)
+			if (gotErr != nil) != tt.wantErr || got.TenantID != tt.tenant || got.Role != tt.role {
+				t.Errorf("principal %+v err %v; want tenant %q, role %q, error %v", got, gotErr, tt.tenant, tt.role, tt.wantErr)
 			}
 			if query != "a=1&b=2" || sig != "abc=" {
 				t.Errorf("query %q signature %q; want the raw query and header kept", query, sig)

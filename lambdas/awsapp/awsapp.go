@@ -34,10 +34,12 @@ import (
 // App is what a Lambda function serves with.
 type App struct {
 	Service *relay.Service
-	Store   *dynamo.Store
-	Audit   *s3audit.Log
-	Timer   *sqstimer.Timer
-	Twilio  config.TwilioSecret
+	// Registry serves the Directory API on the same store and audit log.
+	Registry *relay.Registry
+	Store    *dynamo.Store
+	Audit    *s3audit.Log
+	Timer    *sqstimer.Timer
+	Twilio   config.TwilioSecret
 	// OriginVerify is the origin-verify header value, when the function reads it.
 	OriginVerify string
 	Log          *slog.Logger
@@ -86,10 +88,12 @@ func Build(ctx context.Context, cfg config.Lambda, awsCfg aws.Config, log *slog.
 	app.Store = dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName)
 	app.Audit = s3audit.New(s3audit.NewS3Bucket(s3.NewFromConfig(awsCfg), cfg.AuditBucket, ""), s3audit.WithLogger(log))
 	app.Timer = sqstimer.New(sqs.NewFromConfig(awsCfg), cfg.TimerQueueURL)
+	// Tenants and operators are read once a second per warm function, not once per text.
+	cache := relay.NewDirectoryCache(app.Store, relay.DefaultDirectoryTTL, nil)
 	app.Service = &relay.Service{Store: app.Store, Sender: sender, Timer: app.Timer, Audit: app.Audit,
-		// Tenants and operators are read once a second per warm function, not once per text.
-		Directory: relay.NewDirectoryCache(app.Store, relay.DefaultDirectoryTTL, nil),
+		Directory: cache,
 		Metrics:   emf.New(os.Stdout), Log: log, CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
+	app.Registry = &relay.Registry{Store: app.Store, Audit: app.Audit, Log: log, Changed: cache.Flush}
 	return app, nil
 }
 

@@ -98,3 +98,15 @@ func TestReopen(t *testing.T) {
 		})
 	}
 }
+
+func TestDirectoryStore(t *testing.T) {
+	relaytest.TestDirectoryStore(t, func(t *testing.T) relaytest.DirectoryStore {
+		s := open(t, filepath.Join(t.TempDir(), "relay.db"))
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		})
+		return s
+	})
+}

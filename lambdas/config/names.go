@@ -50,7 +50,15 @@ const (
 	DefaultTenantClaim   = "custom:tenant_id"
 	// OriginVerifyHeader is the header CloudFront adds and the API checks.
 	OriginVerifyHeader = "X-Origin-Verify"
+	// GroupsClaim is the JWT claim with the caller's Cognito groups, whose
+	// names are the roles of RoleGroups.
+	GroupsClaim = "cognito:groups"
 )
+
+// RoleGroups are the Cognito groups the user pool defines, weakest first;
+// each is the role of the same name in the handler (viewer reads; dispatcher
+// also acts on relays and keeps jobs; admin does everything).
+var RoleGroups = []string{"viewer", "dispatcher", "admin"}
 
 // APIEnv lists exactly the variables the API function (webhooks and internal
 // routes) reads on AWS. Infra tests assert the function's environment equals it.

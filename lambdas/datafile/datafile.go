@@ -69,6 +69,21 @@ type Job struct {
 // Duration reads "60s", "2m" or a number of seconds.
 type Duration time.Duration
 
+// String writes whole seconds as "60s".
+func (d Duration) String() string {
+	v := time.Duration(d)
+	if v%time.Second == 0 {
+		return strconv.FormatInt(int64(v/time.Second), 10) + "s"
+	}
+	return v.String()
+}
+
+// MarshalYAML writes the duration as "60s".
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// MarshalJSON writes the duration as "60s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
 // UnmarshalYAML reads a duration string or seconds.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error { return d.parse(n.Value) }
 

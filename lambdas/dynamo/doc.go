@@ -42,6 +42,10 @@
 //   - OperatorByPhone, CustomerByPhone: Query gsi1 on the phone's gsi1pk; the
 //     lowest id wins when several share a phone.
 //   - JobsForCustomer: Query gsi1 on the customer's gsi1pk, sorted by id.
+//   - ListOperators, ListCustomers, ListJobs: Query pk = TENANT#<tenant> AND
+//     begins_with(sk, OPERATOR#|CUSTOMER#|JOB#), strongly consistent, the
+//     cursor's id as ExclusiveStartKey; a phone or customer filter queries
+//     gsi1 on that key instead. Job: GetItem.
 //   - Codes: Query pk = CODES#<tenant>#<op>, strongly consistent.
 //
 // gsi1 is eventually consistent in DynamoDB: a phone or job change shows in
@@ -59,6 +63,12 @@
 //     taken over. Then the tenant item is put and the numbers it dropped are
 //     deleted (conditional on still pointing to it).
 //   - PutOperator, PutCustomer, PutJob: PutItem; the gsi1 keys follow the item.
+//   - ReplaceTenant, ReplaceOperator, ReplaceCustomer, ReplaceJob (the
+//     Directory API): GetItem, compare with the caller's previous value, then
+//     PutItem with attribute_not_exists(pk) (create) or data = :raw, the
+//     exact string read (replace), so a change in between is a Conflict.
+//     DeleteOperator, DeleteCustomer, DeleteJob: DeleteItem with data = :raw;
+//     the gsi1 index entries go with the item.
 //   - CreateRelay: PutItem with attribute_not_exists(pk), the atomic claim of
 //     the inbound MessageSid. UpdateRelay: PutItem with version = :read and
 //     the version incremented; a failed condition is re-read to tell a

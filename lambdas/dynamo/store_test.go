@@ -47,3 +47,16 @@ func TestCreateTableTwice(t *testing.T) {
 		t.Errorf("ping: got %v, want nil", err)
 	}
 }
+
+// TestDirectoryStore runs the directory contract suite on dynalite.
+func TestDirectoryStore(t *testing.T) {
+	client := newClient(t, dynalite.Start(t))
+	var tables atomic.Int64
+	relaytest.TestDirectoryStore(t, func(t *testing.T) relaytest.DirectoryStore {
+		table := fmt.Sprintf("dir-%d", tables.Add(1))
+		if err := dynamo.CreateTable(t.Context(), client, table); err != nil {
+			t.Fatalf("create table: %v", err)
+		}
+		return dynamo.New(client, table)
+	})
+}

@@ -29,6 +29,9 @@ type Principal struct {
 	TenantID string
 	// Subject names the caller in audit records.
 	Subject string
+	// Role is what the caller may do (viewer, dispatcher, admin). Every
+	// Authenticator must set it: an empty or unknown role may do nothing.
+	Role Role
 }
 
 // Authenticator identifies the caller of an internal route. It returns an
@@ -54,6 +57,9 @@ type Config struct {
 	Export    Exporter
 	Signature SignatureVerifier
 	Auth      Authenticator
+	// Registry serves the Directory API (/api/tenant, /api/operators,
+	// /api/customers, /api/jobs); nil answers those routes 501.
+	Registry *relay.Registry
 	// CORSOrigins is the allow-list of dashboard origins.
 	CORSOrigins []string
 	// OriginVerify, when set, must equal the X-Origin-Verify header
@@ -85,30 +91,17 @@ func New(cfg Config) http.Handler {
 			h.origins[o] = true
 		}
 	}
-	h.mux.HandleFunc("POST /api/sms/incoming", h.incoming)
-	h.mux.HandleFunc("POST /api/sms/delivery", h.delivery)
-	h.mux.HandleFunc("GET /api/sms/status", h.status)
-	h.mux.HandleFunc("POST /api/sms/status", h.status)
-	h.mux.HandleFunc("POST /api/sms/forward", h.authed(h.forward))
-	h.mux.HandleFunc("POST /api/sms/ack", h.authed(h.ack))
-	h.mux.HandleFunc("POST /api/sms/audit", h.authed(h.postAudit))
-	h.mux.HandleFunc("GET /api/sms/audit", h.authed(h.getAudit))
-	h.mux.HandleFunc("GET /api/sms/audit/export", h.authed(h.export))
+	for _, rt := range routeTable {
+		fn := func(w http.ResponseWriter, r *http.Request) { rt.handle(h, w, r) }
+		if rt.Access != AccessPublic && rt.Access != AccessTwilio {
+			fn = h.authed(rt.Access.Role(), fn)
+		}
+		h.mux.HandleFunc(rt.Method+" "+rt.Pattern, fn)
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})
 	return h
-}
-
-// routes lists each path's methods for preflight and 405 answers.
-var routes = map[string]string{
-	"/api/sms/incoming":     "POST",
-	"/api/sms/delivery":     "POST",
-	"/api/sms/status":       "GET, POST",
-	"/api/sms/forward":      "POST",
-	"/api/sms/ack":          "POST",
-	"/api/sms/audit":        "GET, POST",
-	"/api/sms/audit/export": "GET",
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -135,7 +128,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(sw, http.StatusForbidden, "requests must come through the relay's public URL")
 		return
 	}
-	if allow, ok := routes[r.URL.Path]; ok && !strings.Contains(allow, r.Method) {
+	if allow, ok := allowed(r.URL.Path); ok && !strings.Contains(", "+allow+", ", ", "+r.Method+", ") {
 		sw.Header().Set("Allow", allow+", OPTIONS")
 		writeError(sw, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+allow)
 		return
@@ -162,7 +155,7 @@ func (h *handler) cors(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) preflight(w http.ResponseWriter, r *http.Request) {
-	allow, ok := routes[r.URL.Path]
+	allow, ok := allowed(r.URL.Path)
 	if !ok {
 		writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
 		return
@@ -173,7 +166,8 @@ func (h *handler) preflight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Access-Control-Allow-Methods", allow+", OPTIONS")
-	w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match")
+	w.Header().Set("Access-Control-Expose-Headers", "ETag")
 	w.Header().Set("Access-Control-Max-Age", "600")
 	w.Header().Set("Allow", allow+", OPTIONS")
 	w.WriteHeader(http.StatusNoContent)
@@ -203,6 +197,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 type errorBody struct {
 	Error string `json:"error"`
 	Kind  string `json:"kind,omitempty"`
+	// Fields names every bad field of an invalid directory entry.
+	Fields relay.FieldErrors `json:"fields,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -222,6 +218,13 @@ func statusOf(err error) int {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge
+	}
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.status
+	}
+	if errors.Is(err, relay.ErrStale) {
+		return http.StatusPreconditionFailed
 	}
 	switch relay.KindOf(err) {
 	case relay.Invalid:
@@ -243,6 +246,10 @@ func statusOf(err error) int {
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
 	msg := relay.MessageOf(err)
+	var se *statusError
+	if errors.As(err, &se) {
+		msg = se.msg
+	}
 	switch {
 	case status == http.StatusRequestEntityTooLarge:
 		msg = "request body is larger than the limit"
@@ -255,8 +262,25 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		h.log.WarnContext(r.Context(), "request refused", "path", r.URL.Path, "status", status, "err", err)
 	}
-	writeJSON(w, status, errorBody{Error: msg, Kind: relay.KindOf(err).String()})
+	body := errorBody{Error: msg, Kind: relay.KindOf(err).String()}
+	if se != nil {
+		body.Kind = ""
+	}
+	var fe relay.FieldErrors
+	if status == http.StatusBadRequest && errors.As(err, &fe) {
+		body.Fields = fe
+	}
+	writeJSON(w, status, body)
 }
+
+// statusError is an answer with its own status, such as 403, that no
+// domain Kind names.
+type statusError struct {
+	status int
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.msg }
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)

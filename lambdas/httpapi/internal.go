@@ -18,8 +18,9 @@ import (
 
 type principalKey struct{}
 
-// authed requires a valid credential and puts the Principal in the context.
-func (h *handler) authed(next http.HandlerFunc) http.HandlerFunc {
+// authed requires a valid credential with at least the role need and puts
+// the Principal in the context; a weaker role is answered 403.
+func (h *handler) authed(need Role, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if h.cfg.Auth == nil {
 			writeError(w, http.StatusUnauthorized, "authentication is not configured")
@@ -29,6 +30,11 @@ func (h *handler) authed(next http.HandlerFunc) http.HandlerFunc {
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="dispatch-relay"`)
 			writeError(w, http.StatusUnauthorized, "missing or invalid credential: "+err.Error())
+			return
+		}
+		if !p.Role.AtLeast(need) {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("role %s may not %s %s; it needs the %s role",
+				p.Role, r.Method, r.URL.Path, need))
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
@@ -189,7 +195,7 @@ func (h *handler) postAudit(w http.ResponseWriter, r *http.Request) {
 func (h *handler) auditQuery(r *http.Request) (relay.AuditQuery, error) {
 	v := r.URL.Query()
 	q := relay.AuditQuery{CustomerID: v.Get("customer_id"), Operator: v.Get("operator"),
-		MessageSid: v.Get("message_sid"), Cursor: v.Get("cursor")}
+		MessageSid: v.Get("message_sid"), Event: v.Get("event"), Cursor: v.Get("cursor")}
 	var bad []string
 	for _, f := range []struct {
 		name string
@@ -213,7 +219,11 @@ func (h *handler) auditQuery(r *http.Request) (relay.AuditQuery, error) {
 		}
 		q.Limit = n
 	}
-	tenant, err := h.tenantOf(r, v.Get("tenant_id"), q.MessageSid)
+	param := v.Get("tenant_id")
+	if param == "" {
+		param = v.Get("tenant") // the Directory API's name for it
+	}
+	tenant, err := h.tenantOf(r, param, q.MessageSid)
 	if err != nil {
 		bad = append(bad, relay.MessageOf(err))
 	}

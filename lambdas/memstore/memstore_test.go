@@ -11,3 +11,7 @@ import (
 func TestContract(t *testing.T) {
 	relaytest.TestStore(t, func(*testing.T) relay.Store { return memstore.New() })
 }
+
+func TestDirectoryStore(t *testing.T) {
+	relaytest.TestDirectoryStore(t, func(*testing.T) relaytest.DirectoryStore { return memstore.New() })
+}

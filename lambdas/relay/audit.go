@@ -19,6 +19,9 @@ const (
 	EventReply     = "reply"   // an operator's reply relayed to the customer
 	EventOptOut    = "opt_out" // a customer's STOP or START
 	EventNote      = "note"    // posted through POST /api/sms/audit
+	// EventDirectoryChange is a change to a tenant's directory through the
+	// Directory API or relayctl import: who, which entry, before and after.
+	EventDirectoryChange = "directory_change"
 )
 
 // AuditEvent is one audited decision. The first nine fields are the original
@@ -49,6 +52,15 @@ type AuditEvent struct {
 	Error       string
 	ErrorCode   int
 	Actor       string
+
+	// Kind, EntityID, Before and After describe a directory_change: the
+	// entry's kind (tenant, operator, customer, job), its id and its
+	// document before and after the change (JSON null when created or
+	// deleted).
+	Kind     string
+	EntityID string
+	Before   json.RawMessage
+	After    json.RawMessage
 }
 
 // auditJSON is the wire form. Timestamps are UTC to the second, as in the
@@ -77,6 +89,11 @@ type auditJSON struct {
 	Error       string `json:"error,omitempty"`
 	ErrorCode   int    `json:"error_code,omitempty"`
 	Actor       string `json:"actor,omitempty"`
+
+	Kind     string          `json:"kind,omitempty"`
+	EntityID string          `json:"id,omitempty"`
+	Before   json.RawMessage `json:"before,omitempty"`
+	After    json.RawMessage `json:"after,omitempty"`
 	// TimestampNano keeps the sub-second order the seed format drops.
 	TimestampNano int64 `json:"timestamp_ns"`
 }
@@ -94,7 +111,11 @@ func (e AuditEvent) MarshalJSON() ([]byte, error) {
 		Segments: e.Segments, Encoding: e.Encoding, LatencyMs: e.LatencyMs,
 		OutboundSid: e.OutboundSid, Truncated: e.Truncated, Note: e.Note,
 		Error: e.Error, ErrorCode: e.ErrorCode, Actor: e.Actor,
+		Kind: e.Kind, EntityID: e.EntityID, Before: e.Before, After: e.After,
 		TimestampNano: e.Timestamp.UnixNano(),
+	}
+	if e.Event == EventDirectoryChange {
+		w.Before, w.After = orNull(e.Before), orNull(e.After)
 	}
 	if !e.AckTimestamp.IsZero() {
 		s := e.AckTimestamp.UTC().Format(seedTime)
@@ -125,6 +146,7 @@ func (e *AuditEvent) UnmarshalJSON(b []byte) error {
 		Segments: w.Segments, Encoding: w.Encoding, LatencyMs: w.LatencyMs,
 		OutboundSid: w.OutboundSid, Truncated: w.Truncated, Note: w.Note,
 		Error: w.Error, ErrorCode: w.ErrorCode, Actor: w.Actor,
+		Kind: w.Kind, EntityID: w.EntityID, Before: w.Before, After: w.After,
 	}
 	if w.AckTimestamp != nil && *w.AckTimestamp != "" {
 		at, err := parseAuditTime(*w.AckTimestamp)
@@ -134,6 +156,14 @@ func (e *AuditEvent) UnmarshalJSON(b []byte) error {
 		e.AckTimestamp = at
 	}
 	return nil
+}
+
+// orNull returns JSON null for an empty document.
+func orNull(doc json.RawMessage) json.RawMessage {
+	if len(doc) == 0 {
+		return json.RawMessage("null")
+	}
+	return doc
 }
 
 func parseAuditTime(s string) (time.Time, error) {
@@ -156,6 +186,9 @@ func (q AuditQuery) Matches(e AuditEvent) bool {
 		return false
 	}
 	if q.MessageSid != "" && e.MessageSid != q.MessageSid {
+		return false
+	}
+	if q.Event != "" && e.Event != q.Event {
 		return false
 	}
 	if !q.Since.IsZero() && e.Timestamp.Before(q.Since) {

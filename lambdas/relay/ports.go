@@ -144,8 +144,10 @@ type AuditQuery struct {
 	CustomerID string
 	Operator   string
 	MessageSid string
-	Since      time.Time
-	Until      time.Time
+	// Event selects one event type, e.g. directory_change.
+	Event string
+	Since time.Time
+	Until time.Time
 	// Limit caps the page size; 0 means 100.
 	Limit int
 	// Cursor continues a previous page.

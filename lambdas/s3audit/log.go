@@ -165,7 +165,7 @@ func (l *Log) Query(ctx context.Context, q relay.AuditQuery) (relay.AuditPage, e
 	// Without content filters every key in range is a record, so listing
 	// one more than the page tells whether another page follows; with them,
 	// list generously to save round trips.
-	filtered := q.CustomerID != "" || q.Operator != "" || q.MessageSid != ""
+	filtered := q.CustomerID != "" || q.Operator != "" || q.MessageSid != "" || q.Event != ""
 	batch := limit + 1
 	if filtered {
 		batch = 4 * limit

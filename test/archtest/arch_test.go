@@ -87,3 +87,21 @@ func TestDependencyDirection(t *testing.T) {
 		}
 	}
 }
+
+// TestLambdasLeaveOutToolLibraries keeps the OpenAPI validator (tests only)
+// and the progress bar (relayctl only) out of the Lambda binaries.
+func TestLambdasLeaveOutToolLibraries(t *testing.T) {
+	pkgs := list(t)
+	for _, main := range []string{"lambdas/cmd/api", "lambdas/cmd/escalator", "lambdas/cmd/devserver"} {
+		for _, d := range pkgs[main].Deps {
+			for _, banned := range []string{"github.com/getkin/kin-openapi", "github.com/schollz/progressbar"} {
+				if strings.HasPrefix(d, banned) {
+					t.Errorf("%s depends on %s", main, d)
+				}
+			}
+		}
+	}
+	if len(pkgs["lambdas/cmd/api"].Deps) == 0 {
+		t.Fatalf("go list gave no dependencies for lambdas/cmd/api")
+	}
+}

@@ -42,10 +42,13 @@ func TestDemoData(t *testing.T) {
 		t.Fatalf("read the generated API token: %v", err)
 	}
 	admin := strings.TrimSpace(string(tok))
-	if out := s.out.String(); !strings.Contains(out, "tenant qdn") || !strings.Contains(out, admin) ||
-		!strings.Contains(out, httpapi.TenantToken(admin, "qdn")) {
-		t.Errorf("banner: want tenant qdn, the admin token and qdn's token; got\n%s", out)
-	}
+	// The banner may still be on its way through the pipe when the server answers.
+	eventually(t, 3*time.Second, func() (bool, string) {
+		out := s.out.String()
+		return strings.Contains(out, "tenant qdn") && strings.Contains(out, admin) &&
+				strings.Contains(out, httpapi.TenantToken(admin, "qdn")),
+			"banner: want tenant qdn, the admin token and qdn's token; got\n" + out
+	})
 
 	var st struct {
 		Status  string `json:"status"`

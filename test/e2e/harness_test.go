@@ -27,7 +27,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dispatchrelay/dispatch-relay/lambdas/httpapi"
 	"github.com/dispatchrelay/dispatch-relay/test/faketwilio"
+	"github.com/dispatchrelay/dispatch-relay/test/openapitest"
 )
 
 // Credentials every test server runs with. The Twilio ones are what the fake
@@ -206,6 +208,7 @@ func start(t *testing.T, su setup) *server {
 
 func launch(t *testing.T, su setup, addr, data string) (*server, error) {
 	t.Helper()
+	_ = os.Remove(filepath.Join(su.StateDir, "dev.json")) // written anew by the server that starts
 	s := &server{t: t, name: fmt.Sprintf("devserver %s", addr), URL: "http://" + addr, Addr: addr,
 		StateDir: su.StateDir, Data: data, Fake: su.Fake, out: &logBuffer{}, exited: make(chan struct{})}
 	env := map[string]string{
@@ -251,7 +254,9 @@ func launch(t *testing.T, su setup, addr, data string) (*server, error) {
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// Only our server writes our dev.json: a status answer from another
+			// test's server that won a race for the port does not count.
+			if _, ferr := os.Stat(filepath.Join(su.StateDir, "dev.json")); resp.StatusCode == http.StatusOK && ferr == nil {
 				return s, nil
 			}
 		}
@@ -495,7 +500,7 @@ func (s *server) callHeaders(method, path string, body any, h http.Header) (int,
 	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := checkedClient(s.t).Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -505,6 +510,12 @@ func (s *server) callHeaders(method, path string, body any, h http.Header) (int,
 		s.t.Fatalf("read %s %s: %v", method, path, err)
 	}
 	return resp.StatusCode, resp.Header, b
+}
+
+// checkedClient is httpClient validating every exchange against the
+// OpenAPI document (lambdas/httpapi/openapi.json).
+func checkedClient(t *testing.T) *http.Client {
+	return &http.Client{Timeout: httpClient.Timeout, Transport: openapitest.New(t, httpapi.OpenAPI()).Transport(t, nil)}
 }
 
 // mustCall is call that fails the test unless the answer has status want,

@@ -33,10 +33,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	h := httpapi.New(httpapi.Config{
 		Service: app.Service, Store: app.Store, Audit: app.Audit, Export: awsapp.Exporter(app.Audit),
+		Registry: app.Registry,
 		// Signatures are checked against the public CloudFront URL Twilio calls.
 		Signature: twilio.Verifier{Validator: twilio.NewValidator(app.Twilio.AuthToken, app.Twilio.AuthTokenSecondary),
 			BaseURL: cfg.PublicBaseURL},
-		Auth:         apigw.Claims{TenantClaim: cfg.TenantClaim},
+		Auth:         apigw.Claims{TenantClaim: cfg.TenantClaim, GroupsClaim: config.GroupsClaim},
 		CORSOrigins:  cfg.CORSOrigins,
 		OriginVerify: app.OriginVerify,
 		Version:      version,

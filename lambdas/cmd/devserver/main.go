@@ -90,7 +90,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer store.Close()
-	if err := datafile.Load(ctx, store, file); err != nil {
+	applied, err := applyDataFile(ctx, store, file, data, cfg.StateDir)
+	if err != nil {
 		return err
 	}
 	bucket, err := s3audit.NewDirBucket(filepath.Join(cfg.StateDir, "audit"))
@@ -123,13 +124,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	validator := twilio.NewValidator(signToken, secondToken)
 
+	cache := relay.NewDirectoryCache(store, relay.DefaultDirectoryTTL, nil)
 	svc := &relay.Service{Store: store, Sender: sender, Timer: timer, Audit: audit, Metrics: logMetrics{log}, Log: log,
-		Directory:   relay.NewDirectoryCache(store, relay.DefaultDirectoryTTL, nil),
+		Directory:   cache,
 		CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL),
 		// The bolt store is locked to this process: leases of a previous run are dead.
 		Solo: true}
+	registry := &relay.Registry{Store: store, Audit: audit, Log: log, Changed: cache.Flush}
 	api := httpapi.New(httpapi.Config{
-		Service: svc, Store: store, Audit: audit, Version: version, Log: log,
+		Service: svc, Store: store, Audit: audit, Version: version, Log: log, Registry: registry,
 		Export: func(ctx context.Context, w io.Writer, tenant string, since, until time.Time) error {
 			recs, err := s3audit.Export(ctx, audit, tenant, since, until)
 			if err != nil {
@@ -143,6 +146,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
+	// A tenant created through PUT /api/tenant gets its role token files too.
+	mux.Handle("PUT /api/tenant", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api.ServeHTTP(w, r)
+		if ts, err := store.Tenants(context.WithoutCancel(r.Context())); err == nil {
+			if _, err := writeRoleTokens(cfg.StateDir, apiToken, ts); err != nil {
+				log.Warn("write role tokens", "err", err)
+			}
+		}
+	}))
 	if sandbox != nil {
 		mux.Handle("GET /dev/outbox", sandbox)
 	}
@@ -154,9 +166,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
+	tenants, err := store.Tenants(ctx)
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
 	var numbers []string
-	for _, t := range file.Tenants {
+	for _, t := range tenants {
 		numbers = append(numbers, t.Numbers...)
+	}
+	tokens, err := writeRoleTokens(cfg.StateDir, apiToken, tenants)
+	if err != nil {
+		return err
 	}
 	info := Info{WebhookURL: cfg.PublicBaseURL + "/api/sms/incoming", Numbers: numbers}
 	if sandbox != nil {
@@ -165,7 +185,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if b, err := json.MarshalIndent(info, "", "  "); err == nil {
 		_ = os.WriteFile(filepath.Join(cfg.StateDir, "dev.json"), b, 0o600)
 	}
-	banner(stdout, cfg, file, source, apiToken, signToken, sandbox != nil, len(timer.Pending()))
+	banner(stdout, cfg, tenants, source+": "+applied, apiToken, signToken, sandbox != nil, len(timer.Pending()), tokens)
 
 	go func() {
 		// A tick that started finishes on its own budget, so a shutdown never
@@ -216,21 +236,26 @@ func persistedSecret(path, prefix string) (string, error) {
 	return s, nil
 }
 
-func banner(w io.Writer, cfg config.Dev, f datafile.File, source, apiToken, signToken string, sandbox bool, pending int) {
+func banner(w io.Writer, cfg config.Dev, tenants []relay.Tenant, data, apiToken, signToken string, sandbox bool, pending int, tokens string) {
 	fmt.Fprintf(w, "\ndispatch-relay dev server %s\n", version)
 	fmt.Fprintf(w, "  listening      http://%s\n", cfg.Addr)
 	fmt.Fprintf(w, "  Twilio webhook %s/api/sms/incoming  (POST, signed)\n", cfg.PublicBaseURL)
 	fmt.Fprintf(w, "  status cb      %s/api/sms/delivery\n", cfg.PublicBaseURL)
-	fmt.Fprintf(w, "  data           %s\n  state          %s (%d pending timers)\n", source, cfg.StateDir, pending)
+	fmt.Fprintf(w, "  data           %s\n  state          %s (%d pending timers)\n", data, cfg.StateDir, pending)
 	if sandbox {
 		fmt.Fprintf(w, "  twilio         SANDBOX: texts are printed and listed at GET /dev/outbox\n")
 		fmt.Fprintf(w, "  sandbox token  %s  (signs X-Twilio-Signature)\n", signToken)
 	} else {
 		fmt.Fprintf(w, "  twilio         %s as %s\n", cfg.Twilio.APIBaseURL, cfg.Twilio.AccountSID)
 	}
-	fmt.Fprintf(w, "  admin token    %s  (Authorization: Bearer, all tenants)\n", apiToken)
-	for _, t := range f.Tenants {
+	fmt.Fprintf(w, "  admin token    %s  (Authorization: Bearer, all tenants; ?tenant=ID on the directory routes)\n", apiToken)
+	for _, t := range tenants {
 		fmt.Fprintf(w, "  tenant %-8s %s  numbers %s  token %s\n", t.ID, t.Name, strings.Join(t.Numbers, ","), httpapi.TenantToken(apiToken, t.ID))
+		for _, r := range httpapi.Roles {
+			fmt.Fprintf(w, "    %-12s %s\n", r, httpapi.RoleToken(apiToken, t.ID, r))
+		}
 	}
+	fmt.Fprintf(w, "  role tokens    %s/<tenant>-<role>\n", tokens)
+	fmt.Fprintf(w, "  API            %s/api/openapi.json\n", cfg.PublicBaseURL)
 	fmt.Fprintf(w, "  try            make sms FROM=+16195551234 BODY=\"need a pickup\"\n\n")
 }
