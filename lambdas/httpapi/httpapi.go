@@ -62,7 +62,21 @@ type Config struct {
 	Version      string
 	Log          *slog.Logger
 	MaxBody      int64
+	// Metrics, when set, counts SignatureRejectedMetric so an alarm sees a
+	// rotated token or a wrong PUBLIC_BASE_URL dropping every webhook.
+	Metrics relay.Metrics
 }
+
+// SignatureRejectedMetric is counted once per webhook refused for its
+// X-Twilio-Signature (the alarm in infra watches config.MetricSignatureRejected;
+// a test keeps the two equal).
+const SignatureRejectedMetric = "SignatureRejected"
+
+// FallbackPath is Twilio's Fallback URL path: Twilio posts the same webhook
+// there when /api/sms/incoming fails or is slow. It is handled exactly like
+// the primary (the MessageSid claim keeps the relay exactly once); only the
+// URL the signature covers differs.
+const FallbackPath = "/api/sms/fallback"
 
 type handler struct {
 	cfg     Config
@@ -86,6 +100,7 @@ func New(cfg Config) http.Handler {
 		}
 	}
 	h.mux.HandleFunc("POST /api/sms/incoming", h.incoming)
+	h.mux.HandleFunc("POST "+FallbackPath, h.incoming)
 	h.mux.HandleFunc("POST /api/sms/delivery", h.delivery)
 	h.mux.HandleFunc("GET /api/sms/status", h.status)
 	h.mux.HandleFunc("POST /api/sms/status", h.status)
@@ -103,6 +118,7 @@ func New(cfg Config) http.Handler {
 // routes lists each path's methods for preflight and 405 answers.
 var routes = map[string]string{
 	"/api/sms/incoming":     "POST",
+	FallbackPath:            "POST",
 	"/api/sms/delivery":     "POST",
 	"/api/sms/status":       "GET, POST",
 	"/api/sms/forward":      "POST",

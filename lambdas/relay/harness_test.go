@@ -76,12 +76,6 @@ func (t *timer) Schedule(_ context.Context, tk relay.Tick) error {
 	return nil
 }
 
-func (t *timer) pending() []relay.Tick {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]relay.Tick(nil), t.ticks...)
-}
-
 // audit collects events.
 type audit struct {
 	mu     sync.Mutex
