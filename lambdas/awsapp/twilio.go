@@ -27,11 +27,11 @@ const twilioClientTimeout = 10 * time.Second
 // re-reads the secret once, rebuilds both and retries the send, so the
 // function does not keep a revoked token until it is recycled.
 type Credentials struct {
-	load    func(ctx context.Context) (config.TwilioSecret, error)
-	build   func(config.TwilioSecret) (relay.Sender, error)
-	public  string // PUBLIC_BASE_URL, which Twilio signs
-	log     *slog.Logger
-	now     func() time.Time
+	load   func(ctx context.Context) (config.TwilioSecret, error)
+	build  func(config.TwilioSecret) (relay.Sender, error)
+	public string // PUBLIC_BASE_URL, which Twilio signs
+	log    *slog.Logger
+	now    func() time.Time
 
 	mu       sync.Mutex
 	sender   relay.Sender

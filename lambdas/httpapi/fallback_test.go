@@ -109,8 +109,12 @@ func TestSignatureRejectionsAreCounted(t *testing.T) {
 		req  func() *http.Request
 		want int
 	}{
-		{"valid signature", func() *http.Request { return webhook("/api/sms/incoming", form(sid1, custPhone, qdnNumber, "hi"), true) }, 0},
-		{"wrong signature", func() *http.Request { return webhook("/api/sms/incoming", form(sid1, custPhone, qdnNumber, "hi"), false) }, 1},
+		{"valid signature", func() *http.Request {
+			return webhook("/api/sms/incoming", form(sid1, custPhone, qdnNumber, "hi"), true)
+		}, 0},
+		{"wrong signature", func() *http.Request {
+			return webhook("/api/sms/incoming", form(sid1, custPhone, qdnNumber, "hi"), false)
+		}, 1},
 		{"missing signature", func() *http.Request {
 			r := webhook("/api/sms/delivery?tenant=qdn&relay=x", form(sid1, custPhone, qdnNumber, "hi"), true)
 			r.Header.Del("X-Twilio-Signature")
