@@ -4,11 +4,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
 )
 
 // Output names (stable: docs/deploy.md and scripts read them).
 const (
 	OutputTwilioWebhookURL  = "TwilioWebhookUrl"
+	OutputFallbackURL       = "TwilioFallbackUrl"
+	OutputFallbackDLQURL    = "FallbackDeadLetterQueueUrl"
 	OutputStatusCallbackURL = "TwilioStatusCallbackUrl"
 	OutputDashboardURL      = "DashboardUrl"
 	OutputTrackURL          = "TrackPageUrl"
@@ -31,6 +35,7 @@ func newOutputs(scope constructs.Construct, s Settings, r *RelayStack) {
 	}
 	base := s.PublicBaseURL()
 	out(OutputTwilioWebhookURL, base+"/api/sms/incoming", "Twilio console > Phone Numbers > your number > Messaging: 'A message comes in' webhook, HTTP POST")
+	out(OutputFallbackURL, base+config.FallbackPath, "Twilio console > the same number > Messaging: 'Primary handler fails' URL, HTTP POST (queued, relayed by the fallback function)")
 	out(OutputStatusCallbackURL, base+"/api/sms/delivery", "Delivery status callback: the relay sets it (with per-message parameters) on every text it sends; nothing to paste")
 	out(OutputDashboardURL, base+"/", "Dispatch dashboard")
 	out(OutputTrackURL, base+"/track", "Customer tracking page")
@@ -44,4 +49,5 @@ func newOutputs(scope constructs.Construct, s Settings, r *RelayStack) {
 	outToken(OutputTableName, r.Data.Table.TableName(), "DynamoDB table (relayctl load -table, RELAY_TABLE_NAME)")
 	outToken(OutputAuditBucketName, r.Audit.Bucket.BucketName(), "Audit bucket (relayctl export -bucket, AUDIT_BUCKET_NAME)")
 	outToken(OutputDeadLetterURL, r.Timers.DeadLetters.QueueUrl(), "Dead-letter queue of failed ack timers")
+	outToken(OutputFallbackDLQURL, r.Fallback.DeadLetters.QueueUrl(), "Dead-letter queue of fallback webhooks that could not be relayed")
 }
