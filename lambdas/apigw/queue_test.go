@@ -2,15 +2,24 @@ package apigw_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dispatchrelay/dispatch-relay/lambdas/apigw"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/httpapi"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/memstore"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/twilio"
 )
 
 // recorder answers with the status its callback picks and records what it saw.
@@ -99,5 +108,72 @@ func TestQueuedLeavesTheRestWhenTimeRunsOut(t *testing.T) {
 				t.Errorf("served %d, failures %d; want %d, %d", len(rc.seen), len(resp.BatchItemFailures), tc.wantServed, tc.wantFailures)
 			}
 		})
+	}
+}
+
+// fallbackSender counts texts.
+type fallbackSender struct{ n int }
+
+func (s *fallbackSender) Send(context.Context, relay.Message) (relay.Sent, error) {
+	s.n++
+	return relay.Sent{Sid: fmt.Sprintf("SM%032d", s.n), Status: "queued"}, nil
+}
+
+// downOnce fails the first tenant lookup, as a store outage would.
+type downOnce struct {
+	*memstore.Store
+	failed bool
+}
+
+func (d *downOnce) TenantByNumber(ctx context.Context, n string) (relay.Tenant, error) {
+	if !d.failed {
+		d.failed = true
+		return relay.Tenant{}, relay.Errorf(relay.Transient, "store unavailable")
+	}
+	return d.Store.TenantByNumber(ctx, n)
+}
+
+// The AWS path end to end, in process: the primary webhook fails, API Gateway queues the
+// same POST for the Fallback URL, the consumer replays it through the shared handler and
+// the text is relayed once, also when SQS delivers the message twice.
+func TestQueuedFallbackRelaysOnceAfterThePrimaryFails(t *testing.T) {
+	const base, token = "https://relay.example.com", "12345678901234567890123456789012"
+	ctx := context.Background()
+	st := memstore.New()
+	_ = st.PutTenant(ctx, relay.Tenant{ID: "qdn", Name: "QuickDumpNow", Numbers: []string{"+16195550100"}, AckTimeout: time.Minute, Chain: []string{"main"}})
+	_ = st.PutOperator(ctx, relay.Operator{TenantID: "qdn", ID: "main", Name: "Sergio", Phone: "+16195550111", Active: true})
+	store := &downOnce{Store: st}
+	sender := &fallbackSender{}
+	log := slog.New(slog.DiscardHandler)
+	h := httpapi.New(httpapi.Config{
+		Service: &relay.Service{Store: store, Sender: sender, Timer: nopTimer{}, Log: log},
+		Store:   store, Log: log,
+		Signature: twilio.Verifier{Validator: twilio.NewValidator(token, ""), BaseURL: base},
+	})
+	form := url.Values{"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "From": {"+16195551234"}, "To": {"+16195550100"}, "Body": {"it's urgent: $50"}}
+
+	// Twilio's webhook: 503, nothing sent.
+	primary := httptest.NewRequest("POST", "/api/sms/incoming", strings.NewReader(form.Encode()))
+	primary.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	primary.Header.Set("X-Twilio-Signature", twilio.Signature(token, base+"/api/sms/incoming", form))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, primary)
+	if w.Code != http.StatusServiceUnavailable || sender.n != 0 {
+		t.Fatalf("primary: got %d and %d texts, want 503 and none", w.Code, sender.n)
+	}
+
+	// Twilio's Fallback URL, queued by API Gateway (body and signature as they arrived).
+	sig := twilio.Signature(token, base+config.FallbackPath, form)
+	m := msg("q1", form.Encode(), sig)
+	m.MessageAttributes = map[string]events.SQSMessageAttribute{config.FallbackSignatureAttribute: {DataType: "String", StringValue: &sig}}
+	q := apigw.Queued{Path: config.FallbackPath, SignatureAttribute: config.FallbackSignatureAttribute, Log: log}
+	for i := range 2 { // SQS is at-least-once
+		resp, err := q.Handler(h)(ctx, events.SQSEvent{Records: []events.SQSMessage{m}})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("delivery %d: %v %v", i+1, resp.BatchItemFailures, err)
+		}
+	}
+	if sender.n != 1 {
+		t.Errorf("texts sent: got %d, want exactly 1", sender.n)
 	}
 }
