@@ -72,7 +72,28 @@ func Missing(t testing.TB, what string) {
 	if InCI() {
 		t.Fatalf("%s: run `make deps` to install the test servers (CI=true: stand-in tests must run)", what)
 	}
-	t.Skipf("%s: skipped; run `make deps` to install the test servers (CI=true makes this a failure)", what)
+	msg := fmt.Sprintf("%s: skipped; run `make deps` to install the test servers (CI=true makes this a failure)", what)
+	if _, real := t.(*testing.T); real { // not a test double of testing.TB
+		tellTerminal(msg)
+	}
+	t.Skipf("%s", msg)
+}
+
+var toldTerminal sync.Once
+
+// tellTerminal shows msg once per test binary on the controlling terminal, when
+// there is one: `go test ./...` prints only "ok" for a package whose tests
+// skipped (the reason shows with -v or -json), and a developer should learn
+// that adapter tests did not run and why.
+func tellTerminal(msg string) {
+	toldTerminal.Do(func() {
+		tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer tty.Close()
+		fmt.Fprintf(tty, "NOTE %s\n", msg)
+	})
 }
 
 // InCI reports whether the tests run in CI (the CI variable most CI systems
