@@ -64,6 +64,10 @@ func newAlarms(scope constructs.Construct, s Settings, fns *Functions, timers *T
 	})
 	if s.AlarmEmail != "" {
 		a.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.AlarmEmail), nil))
+	} else {
+		// Impossible to miss at synth and deploy: a warning here and the AlarmSubscriber output.
+		awscdk.Annotations_Of(a.Topic).AddWarningV2(jsii.String("dispatch-relay:no-alarm-subscriber"),
+			jsii.String(NoAlarmSubscriber))
 	}
 
 	period := awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes))

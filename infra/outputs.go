@@ -21,10 +21,14 @@ const (
 	OutputTwilioSecretARN   = "TwilioSecretArn"
 	OutputDistributionID    = "DistributionId"
 	OutputAlarmTopicARN     = "AlarmTopicArn"
+	OutputAlarmSubscriber   = "AlarmSubscriber"
 	OutputDeadLetterURL     = "TimerDeadLetterQueueUrl"
 	OutputTableName         = "TableName"
 	OutputAuditBucketName   = "AuditBucketName"
 )
+
+// NoAlarmSubscriber is the warning (and output) when alarmEmail is empty.
+const NoAlarmSubscriber = "NONE: alarmEmail is empty, the alarms publish to a topic nobody reads; set alarmEmail or subscribe to the AlarmTopicArn output (docs/deploy.md#runbook)"
 
 func newOutputs(scope constructs.Construct, s Settings, r *RelayStack) {
 	out := func(id, value, description string) {
@@ -46,6 +50,11 @@ func newOutputs(scope constructs.Construct, s Settings, r *RelayStack) {
 	outToken(OutputTwilioSecretARN, r.Secrets.Twilio.SecretArn(), "Fill once: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{\"account_sid\":\"AC...\",\"auth_token\":\"...\"}'")
 	outToken(OutputDistributionID, r.Edge.Distribution.DistributionId(), "CloudFront distribution")
 	outToken(OutputAlarmTopicARN, r.Alarms.Topic.TopicArn(), "SNS topic the alarms publish to")
+	subscriber := s.AlarmEmail
+	if subscriber == "" {
+		subscriber = NoAlarmSubscriber
+	}
+	out(OutputAlarmSubscriber, subscriber, "Who receives the alarms (alarmEmail context)")
 	outToken(OutputTableName, r.Data.Table.TableName(), "DynamoDB table (relayctl load -table, RELAY_TABLE_NAME)")
 	outToken(OutputAuditBucketName, r.Audit.Bucket.BucketName(), "Audit bucket (relayctl export -bucket, AUDIT_BUCKET_NAME)")
 	outToken(OutputDeadLetterURL, r.Timers.DeadLetters.QueueUrl(), "Dead-letter queue of failed ack timers")
