@@ -6,12 +6,15 @@ GO       ?= go
 BUILD    := build
 TOOLS    := $(BUILD)/tools
 LAMBDAS  := api escalator fallback
-# The version the binaries report: a hash of the sources they are built from (not the git
-# commit), so the same code still builds the same bytes and the same asset hash.
-VERSION  := src-$(shell find lambdas go.mod go.sum -type f \( \( -name '*.go' ! -name '*_test.go' \) -o -name '*.yaml' -o -name 'go.mod' -o -name 'go.sum' \) | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)
 # Reproducible Lambda builds: same code, same bytes, same asset hash.
 LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid= -X main.version=$(VERSION)'
+LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc
+# The version a binary reports (main.version): a hash of the Go and embedded files of every
+# non-standard package it is built from, for its target and tags. Not the git commit: it changes
+# exactly when that binary's code does, so an unchanged function keeps its bytes and asset hash.
+src_version = src-$$($(LAMBDA_ENV) $(GO) list -deps $(LAMBDA_FLAGS) \
+  -f '{{if not .Standard}}{{range .GoFiles}}{{$$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}' \
+  ./lambdas/cmd/$(1) | xargs cat | sha256sum | cut -c1-12)
 
 # Lint tools, installed through the module proxy into build/tools (git-ignored).
 STATICCHECK_VERSION := v0.8.2
@@ -52,7 +55,8 @@ build: $(addprefix $(BUILD)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) ## Build
 
 $(BUILD)/lambda/%/bootstrap: FORCE
 	@mkdir -p $(@D)
-	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ ./lambdas/cmd/$*
+	@v=$(call src_version,$*) && echo "build $@ (version $$v)" && \
+	  $(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -ldflags="-s -w -buildid= -X main.version=$$v" -o $@ ./lambdas/cmd/$*
 
 # cdk.json's app command: build the bootstraps, then synthesize, so `npx cdk synth` and
 # `cdk diff` work on a fresh clone. Build output goes to stderr, never into the CLI's stdout.
