@@ -31,9 +31,10 @@ type Queued struct {
 
 // Handler returns the Lambda handler for the queue: each message is replayed
 // through h as the POST Twilio made, with its body and signature. A 2xx answer
-// is done; a 4xx (bad signature, malformed or unknown number) can never
-// succeed and is dropped, logged (h counts signature rejections); anything
-// else (5xx, a store or Twilio outage) is reported as a partial batch failure
+// is done; a 4xx other than 409 and 429 (bad signature, malformed or unknown
+// number) can never succeed and is dropped, logged (h counts signature
+// rejections); anything else (5xx, a store or Twilio outage, a conflict) is
+// reported as a partial batch failure
 // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting)
 // and redelivered after the visibility timeout, then moved to the DLQ. A
 // message that an earlier delivery already relayed is answered as a
@@ -66,6 +67,10 @@ func (q Queued) replay(ctx context.Context, h http.Handler, log *slog.Logger, m 
 	switch st := rec.Code; {
 	case st >= 200 && st < 300:
 		return true
+	case st == http.StatusConflict || st == http.StatusTooManyRequests:
+		// A lost race or a limit: the same request can succeed later.
+		log.WarnContext(ctx, "queued webhook conflicted, will be redelivered", "message_id", m.MessageId, "status", st)
+		return false
 	case st >= 400 && st < 500:
 		log.ErrorContext(ctx, "dropping queued webhook", "message_id", m.MessageId, "status", st,
 			"answer", strings.TrimSpace(rec.Body.String()))

@@ -54,6 +54,8 @@ func TestQueuedReplaysWebhooks(t *testing.T) {
 		{"bad signature is dropped", http.StatusForbidden, false},
 		{"unknown number is dropped", http.StatusNotFound, false},
 		{"store outage is retried", http.StatusServiceUnavailable, true},
+		{"conflict is retried", http.StatusConflict, true},
+		{"too many requests is retried", http.StatusTooManyRequests, true},
 		{"internal error is retried", http.StatusInternalServerError, true},
 	}
 	for _, tc := range tests {
