@@ -4,10 +4,27 @@ SHELL := bash
 
 GO       ?= go
 BUILD    := build
-LAMBDAS  := api escalator
+TOOLS    := $(BUILD)/tools
+LAMBDAS  := api escalator fallback
 # Reproducible Lambda builds: same code, same bytes, same asset hash.
 LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
+LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc
+# The version a binary reports (main.version): a hash of the Go and embedded files of every
+# non-standard package it is built from, for its target and tags. Not the git commit: it changes
+# exactly when that binary's code does, so an unchanged function keeps its bytes and asset hash.
+src_version = src-$$($(LAMBDA_ENV) $(GO) list -deps $(LAMBDA_FLAGS) \
+  -f '{{if not .Standard}}{{range .GoFiles}}{{$$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}' \
+  ./lambdas/cmd/$(1) | xargs cat | sha256sum | cut -c1-12)
+
+# Lint tools, installed through the module proxy into build/tools (git-ignored).
+STATICCHECK_VERSION := v0.8.2
+GOVULNCHECK_VERSION := v1.10.0
+# The Go vulnerability database as a module (its data/osv files); raise it to pick up new reports.
+VULNDB_VERSION      := v0.0.0-20261105234957-e22db6528018
+STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+GOVULNCHECK := $(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION)/govulncheck
+INDEXDB     := $(TOOLS)/vulndb-$(VULNDB_VERSION)/indexdb
+VULNDB      := $(BUILD)/vulndb-$(VULNDB_VERSION)
 
 # One pinned Go toolchain for every build, test and CI run (fetched by the go command from the module proxy).
 export GOTOOLCHAIN := go1.27.3
@@ -15,8 +32,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
 .PHONY: help
-help: ## Show this help.
-	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_.\/-]+:.*## /{printf "  \033[36m%-14s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
+help: ## Show this help (colours only on a terminal).
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_.\/-]+:.*## /{printf "  %s%-14s%s %s\n",on,$$1,off,$$2}' $(MAKEFILE_LIST)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -37,7 +55,15 @@ build: $(addprefix $(BUILD)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))) ## Build
 
 $(BUILD)/lambda/%/bootstrap: FORCE
 	@mkdir -p $(@D)
-	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ ./lambdas/cmd/$*
+	@v=$(call src_version,$*) && echo "build $@ (version $$v)" && \
+	  $(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -ldflags="-s -w -buildid= -X main.version=$$v" -o $@ ./lambdas/cmd/$*
+
+# cdk.json's app command: build the bootstraps, then synthesize, so `npx cdk synth` and
+# `cdk diff` work on a fresh clone. Build output goes to stderr, never into the CLI's stdout.
+.PHONY: cdk-app
+cdk-app:
+	@$(MAKE) --no-print-directory build >&2
+	@$(GO) run ./infra/cmd/app
 
 .PHONY: FORCE
 FORCE:
@@ -53,8 +79,32 @@ dev: ## Run the relay locally on the embedded store with the QuickDumpNow demo d
 	$(GO) run ./lambdas/cmd/devserver
 
 .PHONY: sms
-sms: ## Text the dev server as a customer would: make sms FROM=+16195551234 BODY="need a pickup" [TO=+16195550100]
-	$(GO) run ./lambdas/cmd/devsms -from '$(FROM)' -to '$(TO)' -body '$(BODY)'
+# The values travel in the environment, unexpanded ($(value ...)), never through a shell
+# command line: any body (quotes, $, backticks) arrives unchanged.
+sms: export DEVSMS_FROM := $(value FROM)
+sms: export DEVSMS_TO := $(value TO)
+sms: export DEVSMS_BODY := $(value BODY)
+sms: ## Text the dev server as a customer would: make sms FROM=+16195551234 BODY="need a pickup" [TO=+16195550100] [FALLBACK=1]
+	$(GO) run ./lambdas/cmd/devsms $(if $(FALLBACK),-fallback)
+
+$(STATICCHECK):
+	GOBIN=$(abspath $(@D)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+$(GOVULNCHECK):
+	GOBIN=$(abspath $(@D)) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+$(INDEXDB):
+	GOBIN=$(abspath $(@D)) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
+
+# Offline vulnerability database: only the module proxy is reachable, so the golang.org/x/vulndb
+# module is downloaded through it and its OSV files indexed into build/ (never committed).
+$(VULNDB)/index/db.json: $(INDEXDB)
+	@rm -rf $(VULNDB) && mkdir -p $(BUILD)
+	dir=$$(cd "$${TMPDIR:-/tmp}" && $(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  test -d "$$dir/data/osv" || { echo "vulndb module has no data/osv ($$dir)"; exit 1; }; \
+	  $(INDEXDB) -vulns "$$dir/data/osv" -out $(VULNDB)
+
+# go/packages asks `go list` for the Go version with GO111MODULE=off, which ignores GOTOOLCHAIN:
+# the pinned toolchain's bin goes first on PATH so the analysers see go1.27, not the machine's Go.
+LINT_PATH = PATH="$$($(GO) env GOROOT)/bin:$$PATH"
 
 # relayctl talks to the dev server by default: its URL and the admin token it keeps in .state.
 RELAY_URL   ?= http://127.0.0.1:8080
@@ -69,9 +119,15 @@ import: ## Sync the dev server's directory with a file: make import FILE=tenants
 	RELAY_URL='$(RELAY_URL)' RELAY_TOKEN='$(RELAY_TOKEN)' $(GO) run ./lambdas/cmd/relayctl import -file '$(FILE)' $(if $(DRY),-dry-run) $(if $(PRUNE),-prune)
 
 .PHONY: lint
-lint: ## gofmt check and go vet.
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+lint: build $(STATICCHECK) $(GOVULNCHECK) $(VULNDB)/index/db.json ## gofmt, go vet, staticcheck and govulncheck (offline database; sources and the built bootstraps).
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './node_modules/*' -not -path './test/node_modules/*' -not -path './build/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(LINT_PATH) $(STATICCHECK) ./...
+	$(LINT_PATH) $(GOVULNCHECK) -db file://$(abspath $(VULNDB)) ./...
+	@# The deployed bytes too (module- and symbol-level for the stripped bootstraps), one at a time.
+	for f in $(addprefix $(BUILD)/lambda/,$(addsuffix /bootstrap,$(LAMBDAS))); do \
+	  echo "govulncheck -mode binary $$f"; $(LINT_PATH) $(GOVULNCHECK) -db file://$(abspath $(VULNDB)) -mode binary $$f || exit 1; done
 
 .PHONY: bench
 bench: ## Run the benchmarks (see docs/benchmarks.md).
@@ -87,7 +143,7 @@ CDK_ARGS ?=
 HAVE_AWS := $(if $(OFFLINE),,$(strip $(AWS_ACCESS_KEY_ID)$(AWS_PROFILE)$(AWS_WEB_IDENTITY_TOKEN_FILE)$(AWS_CONTAINER_CREDENTIALS_FULL_URI)$(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)$(wildcard $(HOME)/.aws/credentials $(HOME)/.aws/config)))
 
 .PHONY: synth
-synth: node_modules/.installed build ## Synthesize the template into cdk.out/ (offline: no AWS credentials, no lookups; cdk-nag runs).
+synth: node_modules/.installed ## Synthesize the template into cdk.out/ (offline: no AWS credentials, no lookups; cdk-nag runs).
 	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet $(CDK_ARGS) $(STACK)
 	@echo "wrote cdk.out/$(STACK).template.json"
 

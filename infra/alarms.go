@@ -1,6 +1,9 @@
 package infra
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
@@ -14,32 +17,46 @@ import (
 )
 
 // ExhaustedMetric is the EMF metric the escalator writes when a relay runs out of operators.
-const ExhaustedMetric = "RelaysExhausted"
+const ExhaustedMetric = config.MetricExhausted
 
-// Alarm thresholds over 5-minute periods.
+// Alarm settings. Every alarm evaluates one 5-minute period, so it fires within 5 minutes
+// of the first occurrence; docs/deploy.md ("Runbook") says what each means and what to do.
 const (
 	alarmPeriodMinutes = 5
-	// A handful of 5xx can be Twilio retries racing a deploy; sustained ones are an outage.
-	api5xxThreshold = 5
+	// 4xx share of API requests above which someone is probing or a client is broken
+	// (throttling answers 429, which counts as 4xx), once there is enough traffic to judge.
+	api4xxRatePercent = 25
+	api4xxMinRequests = 20
 )
 
 // Alarms is the alarm topic and the alarms that publish to it.
 type Alarms struct {
-	Topic           awssns.Topic
-	DeadLetters     awscloudwatch.Alarm
-	APIErrors       awscloudwatch.Alarm
-	EscalatorErrors awscloudwatch.Alarm
-	Exhausted       awscloudwatch.Alarm
-	API5xx          awscloudwatch.Alarm
+	Topic awssns.Topic
+	// ByID holds every alarm by construct id, in creation order in IDs.
+	ByID map[string]awscloudwatch.Alarm
+	IDs  []string
 }
 
 // All lists every alarm.
 func (a *Alarms) All() []awscloudwatch.Alarm {
-	return []awscloudwatch.Alarm{a.DeadLetters, a.APIErrors, a.EscalatorErrors, a.Exhausted, a.API5xx}
+	out := make([]awscloudwatch.Alarm, 0, len(a.IDs))
+	for _, id := range a.IDs {
+		out = append(out, a.ByID[id])
+	}
+	return out
 }
 
-func newAlarms(scope constructs.Construct, s Settings, fns *Functions, timers *Timers, api *API) *Alarms {
-	a := &Alarms{}
+// routeID turns "POST /api/sms/incoming" into "PostApiSmsIncoming" for construct ids.
+func routeID(key string) string {
+	var b strings.Builder
+	for _, f := range strings.FieldsFunc(strings.ToLower(key), func(r rune) bool { return r == ' ' || r == '/' }) {
+		b.WriteString(strings.ToUpper(f[:1]) + f[1:])
+	}
+	return b.String()
+}
+
+func newAlarms(scope constructs.Construct, s Settings, fns *Functions, timers *Timers, fallback *Fallback, api *API) *Alarms {
+	a := &Alarms{ByID: map[string]awscloudwatch.Alarm{}}
 	a.Topic = awssns.NewTopic(scope, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("dispatch-relay alarms"),
 		// Publishers must use TLS.
@@ -47,15 +64,28 @@ func newAlarms(scope constructs.Construct, s Settings, fns *Functions, timers *T
 	})
 	if s.AlarmEmail != "" {
 		a.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.AlarmEmail), nil))
+	} else {
+		// Impossible to miss at synth and deploy: a warning here and the AlarmSubscriber output.
+		awscdk.Annotations_Of(a.Topic).AddWarningV2(jsii.String("dispatch-relay:no-alarm-subscriber"),
+			jsii.String(NoAlarmSubscriber))
 	}
 
 	period := awscdk.Duration_Minutes(jsii.Number(alarmPeriodMinutes))
 	sum := func(m awscloudwatch.Metric) awscloudwatch.Metric {
 		return m.With(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period})
 	}
-	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64) awscloudwatch.Alarm {
+	custom := func(name string) awscloudwatch.Metric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String(config.MetricNamespace),
+			MetricName:    jsii.String(name),
+			DimensionsMap: &map[string]*string{config.MetricServiceDimension: jsii.String(config.MetricServiceValue)},
+			Statistic:     jsii.String("Sum"),
+			Period:        period,
+		})
+	}
+	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64) {
 		al := awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
-			AlarmDescription:   jsii.String(description),
+			AlarmDescription:   jsii.String(description + " Runbook: docs/deploy.md#" + strings.ToLower(id) + "."),
 			Metric:             metric,
 			Threshold:          jsii.Number(threshold),
 			EvaluationPeriods:  jsii.Number(1),
@@ -65,33 +95,75 @@ func newAlarms(scope constructs.Construct, s Settings, fns *Functions, timers *T
 		})
 		al.AddAlarmAction(awscloudwatchactions.NewSnsAction(a.Topic))
 		al.AddOkAction(awscloudwatchactions.NewSnsAction(a.Topic))
-		return al
+		a.ByID[id] = al
+		a.IDs = append(a.IDs, id)
 	}
 
-	a.DeadLetters = alarm("TimerDeadLetterAlarm",
-		"Ack timers are failing repeatedly and landing in the dead-letter queue: escalations are not happening. Inspect and redrive (docs/deploy.md).",
+	// Queues.
+	alarm("TimerDeadLetterAlarm",
+		"Ack timers failed repeatedly and landed in the dead-letter queue: escalations are not happening.",
 		timers.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: period}), 1)
-	a.APIErrors = alarm("ApiFunctionErrorsAlarm",
-		"The API function returned errors (unhandled failures, timeouts).",
-		sum(fns.API.Fn.MetricErrors(nil)), 1)
-	a.EscalatorErrors = alarm("EscalatorFunctionErrorsAlarm",
-		"The escalator function failed whole invocations; timers are being retried.",
-		sum(fns.Escalator.Fn.MetricErrors(nil)), 1)
-	a.Exhausted = alarm("RelaysExhaustedAlarm",
+	alarm("FallbackDeadLetterAlarm",
+		"Webhooks queued by Twilio's Fallback URL could not be relayed and landed in the dead-letter queue: customers' texts are waiting.",
+		fallback.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: period}), 1)
+	alarm("QueueMessagesFailedAlarm",
+		"An ack timer or a queued fallback webhook failed and went back to its queue for a retry (per-message failures, long before the DLQ).",
+		custom(config.MetricMessagesFailed), 1)
+
+	// Functions: whole-invocation errors and throttles.
+	for _, f := range []struct {
+		id string
+		fn *Function
+	}{{"ApiFunction", fns.API}, {"EscalatorFunction", fns.Escalator}, {"FallbackFunction", fns.Fallback}} {
+		alarm(f.id+"ErrorsAlarm", "The "+f.id+" failed whole invocations (crashes, timeouts, initialisation errors).",
+			sum(f.fn.Fn.MetricErrors(nil)), 1)
+		alarm(f.id+"ThrottlesAlarm", "Lambda throttled the "+f.id+" (reserved or account concurrency exhausted); requests or messages were refused or delayed.",
+			sum(f.fn.Fn.MetricThrottles(nil)), 1)
+	}
+
+	// The relay's own metrics (EMF, namespace config.MetricNamespace).
+	alarm("RelaysExhaustedAlarm",
 		"A relay went through its whole chain without an acknowledgement; the tenant's fallback contact was texted.",
-		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace:     jsii.String(config.MetricNamespace),
-			MetricName:    jsii.String(ExhaustedMetric),
-			DimensionsMap: &map[string]*string{config.MetricServiceDimension: jsii.String(config.MetricServiceValue)},
-			Statistic:     jsii.String("Sum"),
-			Period:        period,
-		}), 1)
-	a.API5xx = alarm("HttpApi5xxAlarm",
-		"The HTTP API answered 5xx (Lambda errors, throttling of the integration, timeouts). Twilio retries webhooks that fail.",
-		sum(api.HttpApi.MetricServerError(nil)), api5xxThreshold)
+		custom(ExhaustedMetric), 1)
+	alarm("SendErrorsAlarm",
+		"Twilio refused or failed a text to an operator (bad number, blocked, credentials, outage).",
+		custom(config.MetricSendErrors), 1)
+	alarm("SignatureRejectedAlarm",
+		"A Twilio webhook was refused for its X-Twilio-Signature: a rotated Auth Token or a wrong PUBLIC_BASE_URL drops every inbound text.",
+		custom(config.MetricSignatureRejected), 1)
+
+	// The HTTP API: any 5xx, any 5xx on each Twilio route (detailed metrics), and the 4xx share.
+	alarm("HttpApi5xxAlarm",
+		"The HTTP API answered 5xx (function errors, integration throttling, timeouts).",
+		sum(api.HttpApi.MetricServerError(nil)), 1)
+	for _, key := range TwilioRouteKeys() {
+		method, path, _ := strings.Cut(key, " ")
+		alarm("TwilioRoute"+routeID(key)+"5xxAlarm",
+			"Twilio's "+key+" answered 5xx: Twilio turns to the Fallback URL (or, for the fallback itself, gives up).",
+			awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace:  jsii.String("AWS/ApiGateway"),
+				MetricName: jsii.String("5xx"),
+				DimensionsMap: &map[string]*string{
+					"ApiId": api.HttpApi.ApiId(), "Stage": jsii.String("$default"), "Method": jsii.String(method), "Resource": jsii.String(path),
+				},
+				Statistic: jsii.String("Sum"),
+				Period:    period,
+			}), 1)
+	}
+	alarm("HttpApi4xxRateAlarm",
+		"More than a quarter of API requests were refused with 4xx, 429 throttling included: a probe, a flood or a broken client.",
+		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String("IF(requests >= " + strconv.Itoa(api4xxMinRequests) + ", 100 * errors / requests, 0)"),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{
+				"errors":   sum(api.HttpApi.MetricClientError(nil)),
+				"requests": sum(api.HttpApi.MetricCount(nil)),
+			},
+			Label:  jsii.String("4xx % of requests"),
+			Period: period,
+		}), api4xxRatePercent)
 
 	// CloudWatch may publish to the topic only for these alarms.
-	arns := make([]*string, 0, 5)
+	arns := make([]*string, 0, len(a.IDs))
 	for _, al := range a.All() {
 		arns = append(arns, al.AlarmArn())
 	}

@@ -10,13 +10,17 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
 )
 
-// Route is one HTTP API route; Internal routes require a JWT.
+// Route is one HTTP API route; Internal routes require a JWT; Twilio marks the
+// webhooks Twilio posts, which get their own throttle budget and 5xx alarms.
 type Route struct {
 	Path     string
 	Methods  []awsapigatewayv2.HttpMethod
 	Internal bool
+	Twilio   bool
 }
 
 // The HTTP methods the routes use.
@@ -34,8 +38,8 @@ func methods(m ...awsapigatewayv2.HttpMethod) []awsapigatewayv2.HttpMethod { ret
 // X-Twilio-Signature against PUBLIC_BASE_URL (https://www.twilio.com/docs/usage/security).
 // A test checks this list against the handler's OpenAPI document (lambdas/httpapi/openapi.json).
 var Routes = []Route{
-	{Path: "/api/sms/incoming", Methods: methods(mPost)},
-	{Path: "/api/sms/delivery", Methods: methods(mPost)},
+	{Path: "/api/sms/incoming", Methods: methods(mPost), Twilio: true},
+	{Path: "/api/sms/delivery", Methods: methods(mPost), Twilio: true},
 	{Path: "/api/sms/status", Methods: methods(mGet, mPost)},
 	{Path: "/api/sms/forward", Methods: methods(mPost), Internal: true},
 	{Path: "/api/sms/audit", Methods: methods(mGet, mPost), Internal: true},
@@ -53,6 +57,25 @@ var Routes = []Route{
 	{Path: "/api/customers/{id}", Methods: methods(mGet, mPut, mDelete), Internal: true},
 	{Path: "/api/jobs", Methods: methods(mGet), Internal: true},
 	{Path: "/api/jobs/{id}", Methods: methods(mGet, mPut, mPatch, mDelete), Internal: true},
+}
+
+// FallbackRoute is Twilio's Fallback URL: a service integration into the fallback
+// queue, not the API function (see Fallback).
+var FallbackRoute = Route{Path: config.FallbackPath, Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}, Twilio: true}
+
+// TwilioRouteKeys are the route keys ("POST /api/sms/incoming") Twilio calls: their
+// own throttle and detailed (per-route) metrics for the 5xx alarms.
+func TwilioRouteKeys() []string {
+	var keys []string
+	for _, r := range append(append([]Route{}, Routes...), FallbackRoute) {
+		if !r.Twilio {
+			continue
+		}
+		for _, m := range r.Methods {
+			keys = append(keys, string(m)+" "+r.Path)
+		}
+	}
+	return keys
 }
 
 // API is the HTTP API in front of the API function, its $default stage and access logs.
@@ -108,7 +131,7 @@ func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination 
 // Format is the JSON line written per request.
 func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat { return a.format }
 
-func newAPI(scope constructs.Construct, s Settings, fns *Functions, auth *Auth) *API {
+func newAPI(scope constructs.Construct, s Settings, fns *Functions, auth *Auth, fallback *Fallback) *API {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:     jsii.String("dispatch-relay"),
 		Description: jsii.String("dispatch-relay: Twilio webhooks and internal routes (behind CloudFront)"),
@@ -128,7 +151,7 @@ func newAPI(scope constructs.Construct, s Settings, fns *Functions, auth *Auth) 
 
 	logs := awslogs.NewLogGroup(scope, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     s.LogRetention(),
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	stage := awsapigatewayv2.NewHttpStage(scope, jsii.String("HttpApiDefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    api,
@@ -145,6 +168,7 @@ func newAPI(scope constructs.Construct, s Settings, fns *Functions, auth *Auth) 
 
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), fns.API.Fn,
 		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0()})
+	var all []awsapigatewayv2.HttpRoute
 	for _, r := range Routes {
 		authorizer := awsapigatewayv2.IHttpRouteAuthorizer(awsapigatewayv2.NewHttpNoneAuthorizer())
 		if r.Internal {
@@ -152,11 +176,38 @@ func newAPI(scope constructs.Construct, s Settings, fns *Functions, auth *Auth) 
 		}
 		methods := r.Methods
 		routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{Path: jsii.String(r.Path), Methods: &methods, Integration: integration, Authorizer: authorizer})
+		all = append(all, *routes...)
 		if !r.Internal {
 			for _, route := range *routes {
 				suppress(route, nag("AwsSolutions-APIG4", "Twilio webhook: Twilio cannot send a JWT; the handler authenticates every request by its X-Twilio-Signature (HMAC over PUBLIC_BASE_URL and the parameters) and answers 403 otherwise. /api/sms/status is the unauthenticated health check; /api/openapi.json is the API's public description (no tenant data)."))
 			}
 		}
+	}
+	// Twilio's Fallback URL: straight into the fallback queue, no function in the path.
+	fbMethods := FallbackRoute.Methods
+	fbRoutes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{Path: jsii.String(FallbackRoute.Path), Methods: &fbMethods,
+		Integration: fallback.integration(), Authorizer: awsapigatewayv2.NewHttpNoneAuthorizer()})
+	for _, route := range *fbRoutes {
+		all = append(all, route)
+		suppress(route, nag("AwsSolutions-APIG4", "Twilio's Fallback URL: Twilio cannot send a JWT. The route only enqueues the raw webhook; the fallback function verifies X-Twilio-Signature against the fallback URL before anything is read or sent, and drops unsigned messages."))
+	}
+
+	// Route-level throttles: Twilio's webhooks get their own budget, so anonymous
+	// traffic exhausting the default route cannot starve inbound texts; detailed
+	// metrics on those routes feed the per-route 5xx alarms.
+	settings := map[string]any{}
+	for _, key := range TwilioRouteKeys() {
+		settings[key] = map[string]any{
+			"ThrottlingRateLimit":    s.TwilioRate,
+			"ThrottlingBurstLimit":   s.TwilioBurst,
+			"DetailedMetricsEnabled": true,
+		}
+	}
+	cfn := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	cfn.AddPropertyOverride(jsii.String("RouteSettings"), settings)
+	// Route settings name route keys, which must exist first.
+	for _, r := range all {
+		stage.Node().AddDependency(r)
 	}
 	return &API{HttpApi: api, Stage: stage, AccessLogs: logs}
 }

@@ -78,6 +78,9 @@ func TestRoutesAndAuthorizers(t *testing.T) {
 		if wantAuth == "NONE" && r.Props["AuthorizerId"] != nil {
 			t.Errorf("%s: public route has an authorizer", key)
 		}
+		if key == "POST /api/sms/fallback" {
+			continue // the SQS integration: TestFallbackIntegration
+		}
 		if got := render(r.Props["Target"]); got != "integrations/<HttpApiPOSTapismsincomingApiIntegration>" {
 			t.Errorf("%s: target %s, want the one Lambda integration", key, got)
 		}
@@ -172,7 +175,7 @@ func TestCognitoUserPool(t *testing.T) {
 	s := mainStack(t)
 	check(t, "user pool", func() {
 		s.template.HasResource(jsii.String("AWS::Cognito::UserPool"), map[string]any{
-			"DeletionPolicy": "Retain",
+			"DeletionPolicy": "RetainExceptOnCreate",
 			"Properties": map[string]any{
 				"AdminCreateUserConfig": map[string]any{"AllowAdminCreateUserOnly": true},
 				"MfaConfiguration":      "ON",

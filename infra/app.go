@@ -17,7 +17,10 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// StackName is the CloudFormation stack (and construct) name.
+// StackName is the stack's construct id: the CLI selects it by this name
+// (`cdk deploy DispatchRelay`) and writes cdk.out/DispatchRelay.template.json.
+// The CloudFormation stack name comes from the stackName context (default the
+// same), so a second copy in one account is a context value away.
 const StackName = "DispatchRelay"
 
 // Run synthesizes the app from the repository containing the working
@@ -81,6 +84,7 @@ func newApp(root string, opts *appOptions) (awscdk.App, awscdk.Stack, error) {
 	}
 	relay := NewRelayStack(app, StackName, &RelayStackProps{
 		StackProps: awscdk.StackProps{
+			StackName:   jsii.String(settings.StackName),
 			Description: jsii.String("dispatch-relay: multi-tenant SMS relay (HTTP API, Lambda, DynamoDB, S3 audit, SQS ack timers, CloudFront)"),
 			// No env: the template is account- and region-agnostic, so synth needs no credentials.
 		},

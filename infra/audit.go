@@ -49,12 +49,16 @@ func newAudit(scope constructs.Construct, s Settings, logs *AccessLogs) *Audit {
 			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(90)),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
 		}},
-		// The audit trail outlives the stack.
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		// The audit trail outlives the stack (and a replacement); a rolled-back create removes it.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
+		// Always lock-capable: Object Lock can only be enabled when a bucket is created, so
+		// turning it on later would replace the bucket and the functions would silently
+		// write to a new, empty one. Without a default retention nothing is locked yet.
+		ObjectLockEnabled: jsii.Bool(true),
 	}
 	if s.ObjectLockDays > 0 {
 		// Compliance mode: nobody, root included, can delete or shorten an object's retention.
-		props.ObjectLockEnabled = jsii.Bool(true)
+		// Turned on, lengthened or shortened in place (for new objects) by auditObjectLockDays.
 		props.ObjectLockDefaultRetention = awss3.ObjectLockRetention_Compliance(awscdk.Duration_Days(jsii.Number(float64(s.ObjectLockDays))))
 	}
 	return &Audit{Bucket: awss3.NewBucket(scope, jsii.String("AuditBucket"), props)}

@@ -60,7 +60,7 @@ func newAuth(scope constructs.Construct, s Settings) *Auth {
 		FeaturePlan:     awscognito.FeaturePlan_ESSENTIALS,
 		// Users and their tenant assignments must survive a mistaken delete or stack teardown.
 		DeletionProtection: jsii.Bool(true),
-		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	rules := []nagRule{nag("AwsSolutions-COG8", "The Plus feature plan (threat protection) costs per monthly active user; the pool serves a handful of dispatch staff, requires strong passwords and TOTP MFA, and has self sign-up off.")}
 	if mfa == awscognito.Mfa_OPTIONAL {

@@ -34,7 +34,7 @@ func newData(scope constructs.Construct) *Data {
 		TimeToLiveAttribute: jsii.String(tableTTLAttribute),
 		// Tenants, operators and relay history must survive a mistaken delete or stack teardown.
 		DeletionProtection: jsii.Bool(true),
-		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 		// Encryption at rest: DynamoDB's default AWS owned key (always on; no KMS cost or key policy).
 	})
 	t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{

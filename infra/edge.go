@@ -45,6 +45,7 @@ type Edge struct {
 	SiteDeployment   awss3deployment.BucketDeployment
 	SiteDeployerRole awsiam.Role
 	SiteDeployerLogs awslogs.LogGroup
+	WAF              *WAF
 }
 
 func newEdge(scope constructs.Construct, s Settings, logs *AccessLogs, api *API, secrets *Secrets, auth *Auth) *Edge {
@@ -59,19 +60,22 @@ func newEdge(scope constructs.Construct, s Settings, logs *AccessLogs, api *API,
 		ServerAccessLogsBucket: logs.Bucket,
 		ServerAccessLogsPrefix: jsii.String(accessLogPrefixSite),
 		// CloudFormation cannot delete a non-empty bucket; keep it rather than fail a stack delete.
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 
 	// /track and /track/ → /track/index.html. The file is deployed byte for byte and
 	// tested by `node --test cloudfront-functions/`.
 	e.TrackRewrite = awscloudfront.NewFunction(scope, jsii.String("TrackRewriteFunction"), &awscloudfront.FunctionProps{
-		Code:    awscloudfront.FunctionCode_FromFile(&awscloudfront.FileCodeOptions{FilePath: jsii.String(s.TrackRewriteFile())}),
-		Runtime: awscloudfront.FunctionRuntime_JS_2_0(),
-		Comment: jsii.String("dispatch-relay: rewrite /track and /track/ to /track/index.html"),
+		// CloudFront names are account-wide: stack name and region keep copies apart.
+		FunctionName: accountWideName("track-rewrite"),
+		Code:         awscloudfront.FunctionCode_FromFile(&awscloudfront.FileCodeOptions{FilePath: jsii.String(s.TrackRewriteFile())}),
+		Runtime:      awscloudfront.FunctionRuntime_JS_2_0(),
+		Comment:      jsii.String("dispatch-relay: rewrite /track and /track/ to /track/index.html"),
 	})
 
 	e.SecurityHeaders = awscloudfront.NewResponseHeadersPolicy(scope, jsii.String("SecurityHeadersPolicy"), &awscloudfront.ResponseHeadersPolicyProps{
-		Comment: jsii.String("dispatch-relay security headers"),
+		ResponseHeadersPolicyName: accountWideName("security-headers"),
+		Comment:                   jsii.String("dispatch-relay security headers"),
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
 			// Browsers only ever talk TLS to this host (2 years).
 			StrictTransportSecurity: &awscloudfront.ResponseHeadersStrictTransportSecurity{
@@ -93,6 +97,7 @@ func newEdge(scope constructs.Construct, s Settings, logs *AccessLogs, api *API,
 	// (and so the forwarded request) includes Authorization because CloudFront forwards that
 	// header only from a cache policy, and its maximum TTL must be above 0 to have a key.
 	e.APICachePolicy = awscloudfront.NewCachePolicy(scope, jsii.String("ApiCachePolicy"), &awscloudfront.CachePolicyProps{
+		CachePolicyName:     accountWideName("api-cache"),
 		Comment:             jsii.String("dispatch-relay /api/*: no caching; forwards Authorization and the query string"),
 		MinTtl:              awscdk.Duration_Seconds(jsii.Number(0)),
 		DefaultTtl:          awscdk.Duration_Seconds(jsii.Number(0)),
@@ -102,10 +107,11 @@ func newEdge(scope constructs.Construct, s Settings, logs *AccessLogs, api *API,
 		CookieBehavior:      awscloudfront.CacheCookieBehavior_None(),
 	})
 	e.APIOriginRequest = awscloudfront.NewOriginRequestPolicy(scope, jsii.String("ApiOriginRequestPolicy"), &awscloudfront.OriginRequestPolicyProps{
-		Comment:             jsii.String("dispatch-relay /api/*: Twilio headers, content type, CORS preflight, query string"),
-		HeaderBehavior:      awscloudfront.OriginRequestHeaderBehavior_AllowList(*jsii.Strings(APIForwardedHeaders...)...),
-		QueryStringBehavior: awscloudfront.OriginRequestQueryStringBehavior_All(),
-		CookieBehavior:      awscloudfront.OriginRequestCookieBehavior_None(),
+		OriginRequestPolicyName: accountWideName("api-origin-request"),
+		Comment:                 jsii.String("dispatch-relay /api/*: Twilio headers, content type, CORS preflight, query string"),
+		HeaderBehavior:          awscloudfront.OriginRequestHeaderBehavior_AllowList(*jsii.Strings(APIForwardedHeaders...)...),
+		QueryStringBehavior:     awscloudfront.OriginRequestQueryStringBehavior_All(),
+		CookieBehavior:          awscloudfront.OriginRequestCookieBehavior_None(),
 	})
 
 	apiOrigin := awscloudfrontorigins.NewHttpOrigin(api.Domain(), &awscloudfrontorigins.HttpOriginProps{
@@ -118,8 +124,16 @@ func newEdge(scope constructs.Construct, s Settings, logs *AccessLogs, api *API,
 		ReadTimeout:   awscdk.Duration_Seconds(jsii.Number(30)),
 	})
 
+	oac := awscloudfront.NewS3OriginAccessControl(scope, jsii.String("SiteOriginAccessControl"), &awscloudfront.S3OriginAccessControlProps{
+		OriginAccessControlName: accountWideName("site"),
+		Description:             jsii.String("dispatch-relay: CloudFront reads the site bucket"),
+	})
+	e.WAF = newWAF(scope, s)
+
 	e.Distribution = awscloudfront.NewDistribution(scope, jsii.String("Distribution"), &awscloudfront.DistributionProps{
-		Comment:     jsii.String("dispatch-relay " + s.DomainName),
+		Comment: jsii.String("dispatch-relay " + s.DomainName),
+		// WAF: Twilio's webhooks keep their own rate budget; anonymous traffic is limited per IP.
+		WebAclId:    e.WAF.Arn,
 		DomainNames: jsii.Strings(s.DomainName),
 		Certificate: awscertificatemanager.Certificate_FromCertificateArn(scope, jsii.String("Certificate"), jsii.String(s.CertificateARN)),
 		// TLS 1.2+ to viewers, SNI only (no dedicated-IP charge).
@@ -136,7 +150,7 @@ func newEdge(scope constructs.Construct, s Settings, logs *AccessLogs, api *API,
 		LogFilePrefix: jsii.String(accessLogPrefixCloudFront),
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
 			// Static site through Origin Access Control: the bucket stays private.
-			Origin:                awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(e.SiteBucket, &awscloudfrontorigins.S3BucketOriginWithOACProps{OriginAccessLevels: &[]awscloudfront.AccessLevel{awscloudfront.AccessLevel_READ}}),
+			Origin:                awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(e.SiteBucket, &awscloudfrontorigins.S3BucketOriginWithOACProps{OriginAccessControl: oac, OriginAccessLevels: &[]awscloudfront.AccessLevel{awscloudfront.AccessLevel_READ}}),
 			ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
 			AllowedMethods:        awscloudfront.AllowedMethods_ALLOW_GET_HEAD(),
 			CachePolicy:           awscloudfront.CachePolicy_CACHING_OPTIMIZED(),
@@ -159,7 +173,6 @@ func newEdge(scope constructs.Construct, s Settings, logs *AccessLogs, api *API,
 	})
 	suppress(e.Distribution,
 		nag("AwsSolutions-CFR1", "Customers open tracking links and Twilio sends webhooks from wherever they are; a country allow-list would drop legitimate traffic."),
-		nag("AwsSolutions-CFR2", "No WAF web ACL (about $5/month plus per-rule and per-request fees): the API stage is throttled, Twilio routes are HMAC-signed, internal routes need a JWT and the site is static. Attach one with webAclId if the threat model changes."),
 	)
 
 	e.newSiteDeployment(scope, s)

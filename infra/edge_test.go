@@ -41,7 +41,7 @@ func TestDistribution(t *testing.T) {
 	if got := render(get(site, "DomainName")); got != "<SiteBucket.RegionalDomainName>" {
 		t.Errorf("default origin: got %s, want the site bucket", got)
 	}
-	if got := render(get(site, "OriginAccessControlId")); !strings.HasPrefix(got, "<DistributionOrigin1S3OriginAccessControl") {
+	if got := render(get(site, "OriginAccessControlId")); got != "<SiteOriginAccessControl.Id>" {
 		t.Errorf("site origin access control: got %s", got)
 	}
 	oac := s.resources("AWS::CloudFront::OriginAccessControl")

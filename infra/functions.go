@@ -23,15 +23,23 @@ type Function struct {
 	Logs awslogs.LogGroup
 }
 
-// Functions are the relay's Lambdas: the API (every HTTP route) and the escalator (ack timers).
+// Functions are the relay's Lambdas: the API (every HTTP route but the fallback), the
+// escalator (ack timers) and the fallback consumer (webhooks queued by Twilio's Fallback URL).
 type Functions struct {
 	API       *Function
 	Escalator *Function
+	Fallback  *Function
 }
+
+// API function timeout: above the Twilio client's per-request timeout (10 s) and the
+// webhook budget (25 s), below API Gateway's 30 s integration limit, so a slow Twilio
+// call is reported by the handler rather than cut off by Lambda.
+const apiTimeoutSeconds = 28
 
 // Escalator event source settings.
 const (
-	escalatorBatchSize = 10
+	// Small batches: with the time reserve per tick, a batch fits the 60 s timeout.
+	escalatorBatchSize = 5
 	// Caps concurrent escalations (and so the burst of outbound texts Twilio sees).
 	escalatorMaxConcurrency = 10
 )
@@ -44,9 +52,11 @@ type functionSpec struct {
 	Env         []string
 	Timeout     float64 // seconds
 	MemoryMB    float64
+	// ReservedConcurrency > 0 reserves (and caps) the function's concurrency.
+	ReservedConcurrency int
 }
 
-func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Audit, timers *Timers, secrets *Secrets) *Functions {
+func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Audit, timers *Timers, secrets *Secrets, fallback *Fallback) *Functions {
 	// Every value a function may be given, by config's env-var name; each function
 	// takes exactly the names its config.*Env list declares.
 	values := map[string]*string{
@@ -64,20 +74,27 @@ func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Aud
 	api := newFunction(scope, s, values, functionSpec{
 		ID: "ApiFunction", Name: config.FunctionAPI, Env: config.APIEnv,
 		Description: "dispatch-relay HTTP API: Twilio webhooks and internal routes",
-		// API Gateway gives up after 30 s; Twilio after 15 s. Fail before both.
-		Timeout: 10, MemoryMB: 256,
+		Timeout:     apiTimeoutSeconds, MemoryMB: 256,
+		// Reserved concurrency: the API always has capacity (other functions cannot take it)
+		// and cannot grow past it (a flood cannot run up the account's concurrency).
+		ReservedConcurrency: s.APIConcurrency,
 	})
 	esc := newFunction(scope, s, values, functionSpec{
 		ID: "EscalatorFunction", Name: config.FunctionEscalator, Env: config.EscalatorEnv,
 		Description: "dispatch-relay escalator: consumes ack timers and texts the next operator",
 		Timeout:     escalatorTimeoutSeconds, MemoryMB: 256,
 	})
+	fb := newFunction(scope, s, values, functionSpec{
+		ID: "FallbackFunction", Name: config.FunctionFallback, Env: config.FallbackEnv,
+		Description: "dispatch-relay fallback: relays webhooks that Twilio's Fallback URL queued",
+		Timeout:     fallbackTimeoutSeconds, MemoryMB: 256,
+	})
 
 	// Every action below supports resource-level permissions, so no statement needs
-	// Resource "*" (X-Ray's PutTraceSegments would, which is why tracing is off).
+	// Resource "*" (X-Ray's PutTraceSegments does: only with the tracing context option).
 	// State: item reads and conditional writes on the table, Query on the table and gsi1 only.
 	// Explicit statements: grantReadWriteData would add Scan, Batch* and index/*.
-	for _, f := range []*Function{api, esc} {
+	for _, f := range []*Function{api, esc, fb} {
 		f.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"),
 			Resources: &[]*string{data.Table.TableArn()},
@@ -101,9 +118,15 @@ func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Aud
 			Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
 			Resources: &[]*string{secrets.TwilioPolicyArn()},
 		}))
-		suppress(f.Role.Node().FindChild(jsii.String("DefaultPolicy")), nag("AwsSolutions-IAM5",
+		rules := []nagRule{nag("AwsSolutions-IAM5",
 			"Audit objects are one per event under audit/; the object-level wildcard is that prefix, no wider.",
-			auditObjectsFinding))
+			auditObjectsFinding)}
+		if s.Tracing {
+			rules = append(rules, nag("AwsSolutions-IAM5",
+				"X-Ray (tracing context option): xray:PutTraceSegments and PutTelemetryRecords support no resource-level permissions, so their resource is *.",
+				`/^Resource::\*$/g`))
+		}
+		suppress(f.Role.Node().FindChild(jsii.String("DefaultPolicy")), rules...)
 	}
 
 	// The API also lists and reads the audit trail (GET /api/sms/audit, the maintenance.json export),
@@ -133,8 +156,18 @@ func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Aud
 		ReportBatchItemFailures: jsii.Bool(true),
 		MaxConcurrency:          jsii.Number(escalatorMaxConcurrency),
 	}))
-	return &Functions{API: api, Escalator: esc}
+	// Only the fallback function consumes queued webhooks, with the same poller grants.
+	fb.Fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(fallback.Queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(fallbackBatchSize),
+		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(0)),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(fallbackMaxConcurrency),
+	}))
+	return &Functions{API: api, Escalator: esc, Fallback: fb}
 }
+
+// All lists every relay function.
+func (f *Functions) All() []*Function { return []*Function{f.API, f.Escalator, f.Fallback} }
 
 // auditObjectsFinding matches cdk-nag's IAM5 finding for <AuditBucket>.Arn/audit/*.
 var auditObjectsFinding = `/^Resource::<AuditBucket[0-9A-F]{8}\.Arn>\/audit\/\*$/g`
@@ -158,12 +191,12 @@ func newFunction(scope constructs.Construct, s Settings, values map[string]*stri
 	// Bounded retention: logs are operational, not an archive (the audit bucket is).
 	logs := awslogs.NewLogGroup(scope, jsii.String(spec.ID+"Logs"), &awslogs.LogGroupProps{
 		Retention:     s.LogRetention(),
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	// Write to its own log group only (instead of AWSLambdaBasicExecutionRole's logs:* on every group).
 	logs.GrantWrite(role)
 
-	fn := awslambda.NewFunction(scope, jsii.String(spec.ID), &awslambda.FunctionProps{
+	props := &awslambda.FunctionProps{
 		Description: jsii.String(spec.Description),
 		// OS-only runtime running the Go bootstrap; arm64 is ~20% cheaper per GB-second.
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -176,6 +209,14 @@ func newFunction(scope constructs.Construct, s Settings, values map[string]*stri
 		Environment: &env,
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(spec.Timeout)),
 		MemorySize:  jsii.Number(spec.MemoryMB),
-	})
+	}
+	if spec.ReservedConcurrency > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(float64(spec.ReservedConcurrency))
+	}
+	if s.Tracing {
+		// Optional X-Ray tracing (context "tracing"): traces cost per segment and need xray:* on "*".
+		props.Tracing = awslambda.Tracing_ACTIVE
+	}
+	fn := awslambda.NewFunction(scope, jsii.String(spec.ID), props)
 	return &Function{Fn: fn, Role: role, Logs: logs}
 }

@@ -16,6 +16,7 @@ var relayFunctions = []struct {
 }{
 	{"ApiFunction", "ApiFunctionRole", "ApiFunctionLogs", config.APIEnv},
 	{"EscalatorFunction", "EscalatorFunctionRole", "EscalatorFunctionLogs", config.EscalatorEnv},
+	{"FallbackFunction", "FallbackFunctionRole", "FallbackFunctionLogs", config.FallbackEnv},
 }
 
 func TestFunctionsRuntime(t *testing.T) {
@@ -48,8 +49,8 @@ func TestFunctionsRuntime(t *testing.T) {
 			t.Errorf("%s shares role %s", f.prefix, f.role)
 		}
 		roles[f.role] = true
-		if timeout, _ := fn.Props["Timeout"].(float64); timeout <= 0 || timeout > 30 {
-			t.Errorf("%s timeout: got %v, want 1..30 s", f.prefix, fn.Props["Timeout"])
+		if timeout, _ := fn.Props["Timeout"].(float64); timeout <= 0 || timeout > 60 {
+			t.Errorf("%s timeout: got %v, want 1..60 s", f.prefix, fn.Props["Timeout"])
 		}
 	}
 }
@@ -115,8 +116,8 @@ func TestLogGroupsHaveRetention(t *testing.T) {
 func TestEscalatorConsumesTimers(t *testing.T) {
 	s := mainStack(t)
 	maps := s.resources("AWS::Lambda::EventSourceMapping")
-	if len(maps) != 1 {
-		t.Fatalf("got %d event source mappings, want 1", len(maps))
+	if len(maps) != 2 {
+		t.Fatalf("got %d event source mappings, want 2 (timers, fallback)", len(maps))
 	}
 	check(t, "escalator event source", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{

@@ -43,7 +43,14 @@ var variantContext = map[string]any{
 	ctxTwilioSecretName: "shared/twilio",
 	ctxLogRetentionDays: "90",
 	ctxCORSOrigins:      "https://relay.example.com,https://ops.example.com",
+	ctxStackName:        "RelayTwo",
+	ctxWebACLArn:        variantWebACL,
+	ctxAPIConcurrency:   "0",
+	ctxTracing:          "true",
 }
+
+// variantWebACL is an existing CLOUDFRONT-scope web ACL the variant attaches.
+const variantWebACL = "arn:aws:wafv2:us-east-1:111111111111:global/webacl/shared-edge/00000000-0000-0000-0000-000000000000"
 
 func repoRoot(t testing.TB) string {
 	t.Helper()

@@ -34,7 +34,7 @@ func newAccessLogs(scope constructs.Construct) *AccessLogs {
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
 		}},
 		// Logs of a deleted stack are still evidence.
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	suppress(b, nag("AwsSolutions-S1", "This is the access-log bucket itself; logging it into itself would loop and another bucket would only move the finding."))
 	return &AccessLogs{Bucket: b}

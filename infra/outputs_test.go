@@ -1,6 +1,12 @@
 package infra
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/constructs-go/constructs/v10"
+)
 
 func TestOutputs(t *testing.T) {
 	s := mainStack(t)
@@ -18,6 +24,9 @@ func TestOutputs(t *testing.T) {
 		OutputDeadLetterURL:     "<TimerDeadLetterQueue>",
 		OutputTableName:         "<Table>",
 		OutputAuditBucketName:   "<AuditBucket>",
+		OutputFallbackURL:       "https://relay.example.com/api/sms/fallback",
+		OutputFallbackDLQURL:    "<FallbackDeadLetterQueue>",
+		OutputAlarmSubscriber:   NoAlarmSubscriber,
 	} {
 		if got := render(get(outputs, name, "Value")); got != want {
 			t.Errorf("output %s: got %s, want %s", name, got, want)
@@ -26,5 +35,18 @@ func TestOutputs(t *testing.T) {
 	v := variantStack(t).doc["Outputs"].(map[string]any)
 	if _, ok := v[OutputUserPoolID]; ok {
 		t.Errorf("external issuer: UserPoolId output present")
+	}
+	if got := render(get(v, OutputAlarmSubscriber, "Value")); got != "oncall@example.com" {
+		t.Errorf("variant %s: got %s, want the alarmEmail", OutputAlarmSubscriber, got)
+	}
+	// No subscriber is a synth warning, not only an output.
+	var warned bool
+	for _, m := range *s.stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		for _, e := range *m.Node().Metadata() {
+			warned = warned || (*e.Type == "aws:cdk:warning" && strings.Contains(fmt.Sprint(e.Data), "alarmEmail is empty"))
+		}
+	}
+	if !warned {
+		t.Error("no synth warning for an empty alarmEmail")
 	}
 }

@@ -23,6 +23,7 @@ type RelayStack struct {
 	Data      *Data
 	Audit     *Audit
 	Timers    *Timers
+	Fallback  *Fallback
 	Secrets   *Secrets
 	Functions *Functions
 	Auth      *Auth
@@ -32,8 +33,21 @@ type RelayStack struct {
 	Alarms    *Alarms
 }
 
+// accountWideName is a name for resources whose names are unique per account
+// (CloudFront policies, functions, origin access controls): "<stack>-<region>-<suffix>",
+// so a second copy of the stack, in another region or under another stackName,
+// never collides.
+func accountWideName(suffix string) *string {
+	return awscdk.Fn_Join(jsii.String("-"), &[]*string{awscdk.Aws_STACK_NAME(), awscdk.Aws_REGION(), jsii.String(suffix)})
+}
+
 // NewRelayStack composes the relay: one small constructor per concern, wired in
 // dependency order (state, then code, then the API, then the edge in front of it).
+//
+// Stateful resources (table, buckets, user pool, Twilio secret, log groups) use
+// RETAIN_ON_UPDATE_OR_DELETE: kept when the stack is deleted or a resource is
+// replaced, but removed when a first create rolls back, so retrying a failed first
+// deploy never meets "already exists" or leaves orphans.
 func NewRelayStack(scope constructs.Construct, id string, props *RelayStackProps) *RelayStack {
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 	s := props.Settings
@@ -45,13 +59,14 @@ func NewRelayStack(scope constructs.Construct, id string, props *RelayStackProps
 	r.Data = newData(stack)
 	r.Audit = newAudit(stack, s, r.Logs)
 	r.Timers = newTimers(stack)
+	r.Fallback = newFallback(stack)
 	r.Secrets = newSecrets(stack, s)
-	r.Functions = newFunctions(stack, s, r.Data, r.Audit, r.Timers, r.Secrets)
+	r.Functions = newFunctions(stack, s, r.Data, r.Audit, r.Timers, r.Secrets, r.Fallback)
 	r.Auth = newAuth(stack, s)
-	r.API = newAPI(stack, s, r.Functions, r.Auth)
+	r.API = newAPI(stack, s, r.Functions, r.Auth, r.Fallback)
 	r.Edge = newEdge(stack, s, r.Logs, r.API, r.Secrets, r.Auth)
 	r.DNS = newDNS(stack, s, r.Edge)
-	r.Alarms = newAlarms(stack, s, r.Functions, r.Timers, r.API)
+	r.Alarms = newAlarms(stack, s, r.Functions, r.Timers, r.Fallback, r.API)
 	newOutputs(stack, s, r)
 	return r
 }

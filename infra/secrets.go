@@ -18,9 +18,6 @@ type Secrets struct {
 	twilioImported bool
 }
 
-// TwilioSecretSuffix names the created secret "<stack name>/twilio".
-const TwilioSecretSuffix = "/twilio"
-
 func newSecrets(scope constructs.Construct, s Settings) *Secrets {
 	out := &Secrets{}
 	if s.TwilioSecretName != "" {
@@ -28,11 +25,13 @@ func newSecrets(scope constructs.Construct, s Settings) *Secrets {
 		out.Twilio = awssecretsmanager.Secret_FromSecretNameV2(scope, jsii.String("TwilioSecret"), jsii.String(s.TwilioSecretName))
 		out.twilioImported = true
 	} else {
+		// No fixed name: CloudFormation generates one, so a retried first deploy or a second
+		// copy of the stack never collides with a secret left behind ("already exists").
 		tw := awssecretsmanager.NewSecret(scope, jsii.String("TwilioSecret"), &awssecretsmanager.SecretProps{
-			SecretName:  awscdk.Fn_Join(jsii.String(""), &[]*string{awscdk.Aws_STACK_NAME(), jsii.String(TwilioSecretSuffix)}),
 			Description: jsii.String(`Twilio credentials for dispatch-relay: {"account_sid":"AC...","auth_token":"...","auth_token_secondary":""}. Filled with aws secretsmanager put-secret-value (docs/deploy.md).`),
-			// Credentials are not recreatable by CloudFormation: keep them if the stack goes.
-			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+			// Credentials are not recreatable by CloudFormation: keep them if the stack goes or the
+			// secret is replaced, but let a rolled-back create remove it.
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 		})
 		// Created empty: no value (generated or literal) in the template; an operator puts it once.
 		tw.Node().DefaultChild().(awssecretsmanager.CfnSecret).AddPropertyDeletionOverride(jsii.String("GenerateSecretString"))

@@ -37,6 +37,12 @@ const (
 	ctxThrottleBurst      = "apiThrottleBurst"
 	ctxLambdaAssetDir     = "lambdaAssetDir"
 	defaultLambdaAssetDir = "build/lambda"
+	ctxStackName          = "stackName"
+	ctxWebACLArn          = "webAclArn"
+	ctxTwilioRate         = "twilioThrottleRate"
+	ctxTwilioBurst        = "twilioThrottleBurst"
+	ctxAPIConcurrency     = "apiReservedConcurrency"
+	ctxTracing            = "tracing"
 )
 
 // Settings is everything the stack takes from context, validated. Paths are absolute.
@@ -66,6 +72,18 @@ type Settings struct {
 	TwilioSecretName string
 	// ThrottleRate (requests/s) and ThrottleBurst cap the API's default route.
 	ThrottleRate, ThrottleBurst float64
+	// TwilioRate (requests/s) and TwilioBurst are the Twilio webhook routes' own throttle,
+	// so other callers exhausting the default route cannot starve Twilio.
+	TwilioRate, TwilioBurst float64
+	// StackName is the CloudFormation stack name; account-wide names start with it.
+	StackName string
+	// WebACLArn attaches an existing CLOUDFRONT-scope WAF web ACL; empty creates one
+	// (which CloudFormation can only do in us-east-1).
+	WebACLArn string
+	// APIConcurrency is the API function's reserved concurrency (0: none reserved).
+	APIConcurrency int
+	// Tracing turns on AWS X-Ray active tracing for the functions.
+	Tracing bool
 	// LambdaAssetDir holds <function>/bootstrap for every function (the Makefile's build/lambda).
 	LambdaAssetDir string
 	// RootDir is the repository root (where cdk.json lives).
@@ -117,7 +135,13 @@ var (
 	// Cognito custom attribute names: up to 20 characters.
 	cognitoClaimRE = regexp.MustCompile(`^custom:[A-Za-z0-9_]{1,20}$`)
 	emailRE        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	// Short enough that "<stack>-<region>-<name>" fits CloudFront's 64-character function names.
+	stackNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,29}$`)
+	webACLRE    = regexp.MustCompile(`^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/[A-Za-z0-9_-]+/[0-9a-f-]{36}$`)
 )
+
+// DefaultStackName is the stack name when the stackName context is not set.
+const DefaultStackName = "DispatchRelay"
 
 // contextGetter is the part of a construct node LoadSettings needs.
 type contextGetter func(key string) any
@@ -200,6 +224,26 @@ func LoadSettings(get contextGetter, rootDir string) (Settings, error) {
 			return def
 		}
 	}
+	boolean := func(key string, def bool) bool {
+		switch v := get(key).(type) {
+		case nil:
+			return def
+		case bool:
+			return v
+		case string: // -c key=true
+			if strings.TrimSpace(v) == "" {
+				return def
+			}
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				bad(key, "want true or false, got %q", v)
+			}
+			return b
+		default:
+			bad(key, "want true or false, got %T", v)
+			return def
+		}
+	}
 	whole := func(key string, def int) int {
 		f := num(key, float64(def))
 		if f != float64(int(f)) {
@@ -224,6 +268,12 @@ func LoadSettings(get contextGetter, rootDir string) (Settings, error) {
 		TwilioSecretName: str(ctxTwilioSecretName, ""),
 		ThrottleRate:     num(ctxThrottleRate, 50),
 		ThrottleBurst:    num(ctxThrottleBurst, 100),
+		TwilioRate:       num(ctxTwilioRate, 100),
+		TwilioBurst:      num(ctxTwilioBurst, 200),
+		StackName:        str(ctxStackName, DefaultStackName),
+		WebACLArn:        str(ctxWebACLArn, ""),
+		APIConcurrency:   whole(ctxAPIConcurrency, 20),
+		Tracing:          boolean(ctxTracing, false),
 		LambdaAssetDir:   str(ctxLambdaAssetDir, defaultLambdaAssetDir),
 		RootDir:          rootDir,
 	}
@@ -284,10 +334,22 @@ func LoadSettings(get contextGetter, rootDir string) (Settings, error) {
 	if s.ThrottleRate <= 0 || s.ThrottleBurst < 1 {
 		bad(ctxThrottleRate, "want a positive rate and a burst of at least 1, got %v/%v", s.ThrottleRate, s.ThrottleBurst)
 	}
-	for _, name := range []string{config.FunctionAPI, config.FunctionEscalator} {
+	if s.TwilioRate <= 0 || s.TwilioBurst < 1 {
+		bad(ctxTwilioRate, "want a positive rate and a burst of at least 1, got %v/%v", s.TwilioRate, s.TwilioBurst)
+	}
+	if !stackNameRE.MatchString(s.StackName) {
+		bad(ctxStackName, "want a letter then up to 29 letters, digits or hyphens, got %q", s.StackName)
+	}
+	if s.WebACLArn != "" && !webACLRE.MatchString(s.WebACLArn) {
+		bad(ctxWebACLArn, "want the ARN of a CLOUDFRONT-scope web ACL (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>), got %q", s.WebACLArn)
+	}
+	if s.APIConcurrency < 0 || s.APIConcurrency > 1000 {
+		bad(ctxAPIConcurrency, "want 0 (none reserved) to 1000, got %d", s.APIConcurrency)
+	}
+	for _, name := range config.Functions {
 		p := filepath.Join(s.LambdaAssetDir, name, "bootstrap")
 		if _, err := os.Stat(p); err != nil {
-			bad(ctxLambdaAssetDir, "%s is missing: run `make build` first", p)
+			bad(ctxLambdaAssetDir, "%s is missing: run `make build` first (cdk.json's app command does)", p)
 		}
 	}
 	return s, errors.Join(errs...)

@@ -61,6 +61,23 @@ func TestLoadSettings(t *testing.T) {
 		{name: "issuer needs an audience", over: map[string]any{ctxJWTIssuer: "https://idp.example.com"}, wantErr: []string{`"jwtAudience": required`}},
 		{name: "audience needs an issuer", over: map[string]any{ctxJWTAudience: []any{"x"}}, wantErr: []string{`"jwtAudience": only used with`}},
 		{name: "cognito claim is a custom attribute", over: map[string]any{ctxTenantClaim: "tenant"}, wantErr: []string{`"tenantClaim"`, "custom:"}},
+		{name: "production options", over: map[string]any{
+			ctxStackName: "RelayStaging", ctxWebACLArn: variantWebACL, ctxAPIConcurrency: "0", ctxTracing: "true",
+			ctxTwilioRate: "300", ctxTwilioBurst: float64(600),
+		}, check: func(t *testing.T, s Settings) {
+			if s.StackName != "RelayStaging" || s.WebACLArn != variantWebACL || s.APIConcurrency != 0 || !s.Tracing || s.TwilioRate != 300 || s.TwilioBurst != 600 {
+				t.Errorf("got %+v", s)
+			}
+		}},
+		{name: "production defaults", check: func(t *testing.T, s Settings) {
+			if s.StackName != DefaultStackName || s.WebACLArn != "" || s.APIConcurrency != 20 || s.Tracing || s.TwilioRate != 100 || s.TwilioBurst != 200 {
+				t.Errorf("got %+v", s)
+			}
+		}},
+		{name: "bad production options", over: map[string]any{
+			ctxStackName: "9-lives_stack", ctxWebACLArn: "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/x/00000000-0000-0000-0000-000000000000",
+			ctxAPIConcurrency: float64(-1), ctxTracing: "maybe", ctxTwilioRate: float64(0),
+		}, wantErr: []string{`"stackName"`, `"webAclArn"`, "CLOUDFRONT", `"apiReservedConcurrency"`, `"tracing"`, `"twilioThrottleRate"`}},
 		{name: "missing build", over: map[string]any{ctxLambdaAssetDir: "no/such/dir"}, wantErr: []string{"make build"}},
 		{name: "wrong types", over: map[string]any{ctxDomainName: float64(3), ctxCORSOrigins: float64(1)}, wantErr: []string{"want a string", "want a list"}},
 	} {

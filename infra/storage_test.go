@@ -11,7 +11,7 @@ func TestTable(t *testing.T) {
 	s := mainStack(t)
 	check(t, "table", func() {
 		s.template.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
-			"DeletionPolicy":      "Retain",
+			"DeletionPolicy":      "RetainExceptOnCreate",
 			"UpdateReplacePolicy": "Retain",
 			"Properties": map[string]any{
 				"BillingMode":                      "PAY_PER_REQUEST",
@@ -62,8 +62,8 @@ func TestBucketsArePrivateEncryptedAndTLSOnly(t *testing.T) {
 		if got := render(get(b.Props, "BucketEncryption", "ServerSideEncryptionConfiguration", 0, "ServerSideEncryptionByDefault", "SSEAlgorithm")); got != "AES256" {
 			t.Errorf("%s encryption: got %s, want AES256", b.ID, got)
 		}
-		if b.Raw["DeletionPolicy"] != "Retain" {
-			t.Errorf("%s DeletionPolicy: got %v, want Retain", b.ID, b.Raw["DeletionPolicy"])
+		if b.Raw["DeletionPolicy"] != "RetainExceptOnCreate" || b.Raw["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("%s policies: got %v/%v, want RetainExceptOnCreate/Retain", b.ID, b.Raw["DeletionPolicy"], b.Raw["UpdateReplacePolicy"])
 		}
 		if _, ok := policies[render(map[string]any{"Ref": b.ID})]; !ok {
 			t.Errorf("%s: no bucket policy denying aws:SecureTransport=false", b.ID)
@@ -81,7 +81,9 @@ func TestAuditBucket(t *testing.T) {
 		{"lifecycle prefix", render(get(b.Props, "LifecycleConfiguration", "Rules", 0, "Prefix")), "audit/"},
 		{"transitions", render(get(b.Props, "LifecycleConfiguration", "Rules", 0, "Transitions")),
 			`[{"StorageClass":"STANDARD_IA","TransitionInDays":30},{"StorageClass":"GLACIER_IR","TransitionInDays":365}]`},
-		{"object lock (off by default)", render(b.Props["ObjectLockEnabled"]), "null"},
+		// Lock-capable from creation (enabling it later would replace the bucket); no retention by default.
+		{"object lock enabled at creation", render(b.Props["ObjectLockEnabled"]), "true"},
+		{"no default retention", render(b.Props["ObjectLockConfiguration"]), "null"},
 	} {
 		if c.got != c.want {
 			t.Errorf("audit bucket %s: got %s, want %s", c.what, c.got, c.want)
@@ -116,7 +118,7 @@ func TestTimerQueues(t *testing.T) {
 	dlq := s.one(t, "AWS::SQS::Queue", "TimerDeadLetterQueue")
 	for _, c := range []struct{ what, got, want string }{
 		{"redrive", render(q.Props["RedrivePolicy"]), `{"deadLetterTargetArn":{"Fn::GetAtt":["` + dlq.ID + `","Arn"]},"maxReceiveCount":5}`},
-		{"visibility timeout", render(q.Props["VisibilityTimeout"]), "180"},
+		{"visibility timeout (escalator timeout + 30 s)", render(q.Props["VisibilityTimeout"]), "90"},
 		{"queue SSE", render(q.Props["SqsManagedSseEnabled"]), "true"},
 		{"DLQ SSE", render(dlq.Props["SqsManagedSseEnabled"]), "true"},
 		{"DLQ retention", render(dlq.Props["MessageRetentionPeriod"]), "1209600"},

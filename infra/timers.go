@@ -11,9 +11,12 @@ import (
 // ack window (at most 900 s, the SQS limit:
 // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-timers.html).
 const (
-	escalatorTimeoutSeconds = 30
-	// AWS recommends a visibility timeout of at least six times the consumer's timeout.
-	timerVisibilitySeconds = 6 * escalatorTimeoutSeconds
+	// A batch of escalatorBatchSize ticks; the escalator starts a tick only with
+	// sqstimer.Reserve (20 s: one Twilio send with its 10 s client timeout) left.
+	escalatorTimeoutSeconds = 60
+	// Visibility sized to the work (the function timeout plus a margin, the least Lambda
+	// accepts is the timeout): a failed tick is retried after 1.5 minutes, not 6.
+	timerVisibilitySeconds = escalatorTimeoutSeconds + 30
 	// After this many failed receives a timer goes to the DLQ (and the DLQ alarm fires).
 	timerMaxReceiveCount = 5
 )

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
@@ -28,7 +27,6 @@ import (
 	"github.com/dispatchrelay/dispatch-relay/lambdas/s3audit"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/secrets"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/sqstimer"
-	"github.com/dispatchrelay/dispatch-relay/lambdas/twilio"
 )
 
 // App is what a Lambda function serves with.
@@ -39,7 +37,11 @@ type App struct {
 	Store    *dynamo.Store
 	Audit    *s3audit.Log
 	Timer    *sqstimer.Timer
-	Twilio   config.TwilioSecret
+	// Twilio sends texts and verifies webhook signatures with the current
+	// credentials, re-read after an authentication error.
+	Twilio *Credentials
+	// Metrics writes EMF counts to stdout.
+	Metrics *emf.Metrics
 	// OriginVerify is the origin-verify header value, when the function reads it.
 	OriginVerify string
 	Log          *slog.Logger
@@ -70,29 +72,26 @@ func Load(ctx context.Context, getenv func(string) string, names []string) (*App
 // Build wires the relay for a Lambda function.
 func Build(ctx context.Context, cfg config.Lambda, awsCfg aws.Config, log *slog.Logger) (*App, error) {
 	sm := secretsmanager.NewFromConfig(awsCfg)
-	tw, err := secrets.Twilio(ctx, sm, cfg.TwilioSecretARN)
-	if err != nil {
-		return nil, fmt.Errorf("load twilio secret: %w", err)
+	loadTwilio := func(ctx context.Context) (config.TwilioSecret, error) {
+		return secrets.Twilio(ctx, sm, cfg.TwilioSecretARN)
 	}
-	app := &App{Twilio: tw, Log: log}
+	creds, err := newCredentials(ctx, loadTwilio, cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("load twilio credentials: %w", err)
+	}
+	app := &App{Twilio: creds, Log: log, Metrics: emf.New(os.Stdout)}
 	if cfg.OriginVerifySecretARN != "" {
 		if app.OriginVerify, err = secrets.String(ctx, sm, cfg.OriginVerifySecretARN); err != nil {
 			return nil, fmt.Errorf("load origin-verify secret: %w", err)
 		}
-	}
-	sender, err := twilio.New(twilio.Config{AccountSID: tw.AccountSID, AuthToken: tw.AuthToken,
-		BaseURL: cfg.TwilioAPIBaseURL, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
-	if err != nil {
-		return nil, fmt.Errorf("twilio client: %w", err)
 	}
 	app.Store = dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName)
 	app.Audit = s3audit.New(s3audit.NewS3Bucket(s3.NewFromConfig(awsCfg), cfg.AuditBucket, ""), s3audit.WithLogger(log))
 	app.Timer = sqstimer.New(sqs.NewFromConfig(awsCfg), cfg.TimerQueueURL)
 	// Tenants and operators are read once a second per warm function, not once per text.
 	cache := relay.NewDirectoryCache(app.Store, relay.DefaultDirectoryTTL, nil)
-	app.Service = &relay.Service{Store: app.Store, Sender: sender, Timer: app.Timer, Audit: app.Audit,
-		Directory: cache,
-		Metrics:   emf.New(os.Stdout), Log: log, CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
+	app.Service = &relay.Service{Store: app.Store, Sender: creds, Timer: app.Timer, Audit: app.Audit,
+		Directory: cache, Metrics: app.Metrics, Log: log, CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
 	app.Registry = &relay.Registry{Store: app.Store, Audit: app.Audit, Log: log, Changed: cache.Flush}
 	return app, nil
 }

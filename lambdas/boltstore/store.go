@@ -18,6 +18,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 )
@@ -55,6 +56,10 @@ var _ relay.Store = (*Store)(nil)
 // the same state directory fails instead of hanging.
 const openTimeout = 2 * time.Second
 
+// ErrLocked is returned by Open when another process holds the file's lock
+// (another dev server on the same state directory).
+var ErrLocked = errors.New("the store file is locked by another process")
+
 // Open opens the store in the bbolt file at path, creating the file and its
 // directory when they do not exist.
 func Open(path string) (*Store, error) {
@@ -62,6 +67,9 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open bolt store: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open bolt store %s: %w (%w)", path, ErrLocked, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}

@@ -74,6 +74,23 @@ var EscalatorEnv = []string{
 	EnvTableName, EnvAuditBucket, EnvTimerQueueURL, EnvTwilioSecretARN,
 }
 
+// FallbackEnv lists exactly the variables the fallback consumer reads on AWS:
+// it relays inbound texts (table, audit, timers, Twilio) and checks
+// signatures against PUBLIC_BASE_URL + FallbackPath.
+var FallbackEnv = []string{
+	EnvPublicBaseURL, EnvLogLevel,
+	EnvTableName, EnvAuditBucket, EnvTimerQueueURL, EnvTwilioSecretARN,
+}
+
+// Fallback path: Twilio's Fallback URL is PUBLIC_BASE_URL + FallbackPath. On AWS,
+// API Gateway writes the raw webhook into an SQS queue (no Lambda in the
+// request path); the queued message carries the body and, as the message
+// attribute FallbackSignatureAttribute, the X-Twilio-Signature header.
+const (
+	FallbackPath               = "/api/sms/fallback"
+	FallbackSignatureAttribute = "TwilioSignature"
+)
+
 // TwilioSecret is the JSON shape of the Twilio credentials secret:
 //
 //	{"account_sid": "AC...", "auth_token": "...", "auth_token_secondary": ""}
@@ -88,11 +105,29 @@ type TwilioSecret struct {
 const (
 	FunctionAPI       = "api"
 	FunctionEscalator = "escalator"
+	FunctionFallback  = "fallback"
 )
+
+// Functions lists every deployed function (the Makefile's LAMBDAS).
+var Functions = []string{FunctionAPI, FunctionEscalator, FunctionFallback}
 
 // Metric names space and dimension shared by the EMF writer and the alarms.
 const (
 	MetricNamespace        = "DispatchRelay"
 	MetricServiceDimension = "Service"
 	MetricServiceValue     = "dispatch-relay"
+)
+
+// Custom metric names the alarms watch. The runtime's copies (relay.Metric*,
+// httpapi.SignatureRejectedMetric) are checked against these by tests.
+const (
+	// MetricExhausted counts relays that ran out of operators (relay.MetricExhausted).
+	MetricExhausted = "RelaysExhausted"
+	// MetricSendErrors counts texts Twilio refused or that failed (relay.MetricSendError).
+	MetricSendErrors = "SendErrors"
+	// MetricSignatureRejected counts webhooks refused for a missing or wrong X-Twilio-Signature.
+	MetricSignatureRejected = "SignatureRejected"
+	// MetricMessagesFailed counts queue messages (ack timers, queued fallback webhooks)
+	// handed back to SQS for a retry.
+	MetricMessagesFailed = "QueueMessagesFailed"
 )

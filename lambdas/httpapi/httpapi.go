@@ -68,7 +68,21 @@ type Config struct {
 	Version      string
 	Log          *slog.Logger
 	MaxBody      int64
+	// Metrics, when set, counts SignatureRejectedMetric so an alarm sees a
+	// rotated token or a wrong PUBLIC_BASE_URL dropping every webhook.
+	Metrics relay.Metrics
 }
+
+// SignatureRejectedMetric is counted once per webhook refused for its
+// X-Twilio-Signature (the alarm in infra watches config.MetricSignatureRejected;
+// a test keeps the two equal).
+const SignatureRejectedMetric = "SignatureRejected"
+
+// FallbackPath is Twilio's Fallback URL path: Twilio posts the same webhook
+// there when /api/sms/incoming fails or is slow. It is handled exactly like
+// the primary (the MessageSid claim keeps the relay exactly once); only the
+// URL the signature covers differs.
+const FallbackPath = "/api/sms/fallback"
 
 type handler struct {
 	cfg     Config

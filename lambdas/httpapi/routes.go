@@ -43,6 +43,7 @@ type route struct {
 // routeTable is the one list of routes.
 var routeTable = []route{
 	{Route{"POST", "/api/sms/incoming", AccessTwilio}, (*handler).incoming},
+	{Route{"POST", FallbackPath, AccessTwilio}, (*handler).incoming},
 	{Route{"POST", "/api/sms/delivery", AccessTwilio}, (*handler).delivery},
 	{Route{"GET", "/api/sms/status", AccessPublic}, (*handler).status},
 	{Route{"POST", "/api/sms/status", AccessPublic}, (*handler).status},

@@ -46,7 +46,11 @@ func (h *handler) parseSigned(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if h.cfg.Signature == nil || r.Header.Get("X-Twilio-Signature") == "" || !h.cfg.Signature.Verify(r) {
 		// Fail closed: nothing is read, written or sent for an unsigned request.
-		h.log.WarnContext(r.Context(), "twilio signature rejected", "path", r.URL.Path)
+		h.log.WarnContext(r.Context(), "twilio signature rejected", "path", r.URL.Path,
+			"signed", r.Header.Get("X-Twilio-Signature") != "")
+		if h.cfg.Metrics != nil {
+			h.cfg.Metrics.Count(r.Context(), SignatureRejectedMetric, "", 1)
+		}
 		writeError(w, http.StatusForbidden, "invalid or missing X-Twilio-Signature")
 		return false
 	}

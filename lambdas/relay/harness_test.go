@@ -111,12 +111,6 @@ func (t *timer) Schedule(_ context.Context, tk relay.Tick) error {
 	return nil
 }
 
-func (t *timer) pending() []relay.Tick {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]relay.Tick(nil), t.ticks...)
-}
-
 // audit collects events; like the real logs, an event written twice (same
 // id) is stored once. fail makes the next writes fail.
 type audit struct {

@@ -15,6 +15,13 @@ import (
 // handled; a tick further out was cut short by MaxDelay and is re-scheduled.
 const Early = time.Second
 
+// Reserve is the least time a tick is started with before the function's
+// deadline: one escalation (store writes and a Twilio send, whose attempts
+// are bounded by a 10 s client timeout) fits in it. With less left, the rest
+// of the batch goes back to the queue untouched rather than being cut off by
+// the Lambda timeout mid-send.
+const Reserve = 20 * time.Second
+
 // TickHandler runs a due tick; relay.Service implements it.
 type TickHandler interface {
 	HandleTick(ctx context.Context, t relay.Tick) error
@@ -36,7 +43,7 @@ func (t *Timer) Handler(h TickHandler, logger *slog.Logger) func(ctx context.Con
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 		for _, m := range ev.Records {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || !timeLeft(ctx, Reserve) {
 				// Out of time: leave the rest for redelivery.
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 				continue
@@ -78,4 +85,10 @@ func (t *Timer) handle(ctx context.Context, h TickHandler, logger *slog.Logger, 
 		log.ErrorContext(ctx, "tick refused, dropping", "kind", k.String(), "err", err)
 		return true
 	}
+}
+
+// timeLeft reports whether ctx has no deadline or at least d before it.
+func timeLeft(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) >= d
 }

@@ -176,6 +176,34 @@ func TestHandlerCancelled(t *testing.T) {
 	}
 }
 
+func TestHandlerStopsTakingTicksWhenTimeRunsOut(t *testing.T) {
+	tests := []struct {
+		name         string
+		left         time.Duration
+		wantHandled  int
+		wantFailures int
+	}{
+		{"a minute left: whole batch", time.Minute, 2, 0},
+		{"less than Reserve left: none started", Reserve - time.Second, 0, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			timer := New(newClient(t, &fakeSQS{}), queueURL, WithClock(func() time.Time { return now }))
+			svc := &fakeService{}
+			ctx, cancel := context.WithTimeout(context.Background(), tc.left)
+			defer cancel()
+			tk := relay.Tick{Kind: relay.TickSend, TenantID: "qdn", RelayID: "SM1", Attempt: 1, Due: now}
+			resp, err := timer.Handler(svc, nil)(ctx, events.SQSEvent{Records: []events.SQSMessage{tickMessage(t, "m1", tk), tickMessage(t, "m2", tk)}})
+			if err != nil {
+				t.Fatalf("handler error: %v", err)
+			}
+			if len(svc.handled) != tc.wantHandled || len(resp.BatchItemFailures) != tc.wantFailures {
+				t.Errorf("handled %d, failures %d; want %d, %d", len(svc.handled), len(resp.BatchItemFailures), tc.wantHandled, tc.wantFailures)
+			}
+		})
+	}
+}
+
 // TestHandlerLambdaWire runs the handler as the Lambda runtime does, on the
 // JSON an SQS event source mapping sends, and checks the response shape the
 // mapping reads.

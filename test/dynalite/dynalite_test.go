@@ -48,11 +48,12 @@ func TestStart(t *testing.T) {
 	}
 }
 
-// fatalRecorder is a testing.TB whose Fatalf records the message and ends
-// the calling goroutine, as testing.T's does.
+// fatalRecorder is a testing.TB whose Fatalf and Skipf record the message
+// and end the calling goroutine, as testing.T's do.
 type fatalRecorder struct {
 	testing.TB
-	msg string
+	msg     string
+	skipped bool
 }
 
 func (r *fatalRecorder) Fatalf(format string, args ...any) {
@@ -60,26 +61,45 @@ func (r *fatalRecorder) Fatalf(format string, args ...any) {
 	runtime.Goexit()
 }
 
+func (r *fatalRecorder) Skipf(format string, args ...any) {
+	r.msg, r.skipped = fmt.Sprintf(format, args...), true
+	runtime.Goexit()
+}
+
 func TestStartNotInstalled(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/empty\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sub := filepath.Join(dir, "pkg")
-	if err := os.Mkdir(sub, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir(sub)
-	rec := &fatalRecorder{TB: t}
-	done := make(chan string)
-	go func() {
-		defer close(done)
-		done <- dynalite.Start(rec)
-	}()
-	if ep, ok := <-done; ok {
-		t.Fatalf("got endpoint %s, want a fatal error", ep)
-	}
-	if !strings.Contains(rec.msg, "make deps") {
-		t.Errorf("got %q, want a hint to run make deps", rec.msg)
+	for _, tc := range []struct {
+		name, ci    string
+		wantSkipped bool
+	}{
+		{"developer machine skips", "", true},
+		{"CI fails", "true", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("CI", tc.ci)
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/empty\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			sub := filepath.Join(dir, "pkg")
+			if err := os.Mkdir(sub, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			t.Chdir(sub)
+			rec := &fatalRecorder{TB: t}
+			done := make(chan string)
+			go func() {
+				defer close(done)
+				done <- dynalite.Start(rec)
+			}()
+			if ep, ok := <-done; ok {
+				t.Fatalf("got endpoint %s, want the test ended", ep)
+			}
+			if !strings.Contains(rec.msg, "make deps") {
+				t.Errorf("got %q, want a hint to run make deps", rec.msg)
+			}
+			if rec.skipped != tc.wantSkipped {
+				t.Errorf("skipped: got %v, want %v (CI=%q)", rec.skipped, tc.wantSkipped, tc.ci)
+			}
+		})
 	}
 }

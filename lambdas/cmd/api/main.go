@@ -13,10 +13,10 @@ import (
 	"github.com/dispatchrelay/dispatch-relay/lambdas/awsapp"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/httpapi"
-	"github.com/dispatchrelay/dispatch-relay/lambdas/twilio"
 )
 
-// version is set by the linker for release builds.
+// version identifies the code: `make build` sets it to a hash of the sources
+// (-ldflags -X), so the same code still builds the same bytes.
 var version = "dev"
 
 func main() {
@@ -31,12 +31,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	app.Log.InfoContext(ctx, "cold start", "function", config.FunctionAPI, "version", version)
 	h := httpapi.New(httpapi.Config{
 		Service: app.Service, Store: app.Store, Audit: app.Audit, Export: awsapp.Exporter(app.Audit),
 		Registry: app.Registry,
-		// Signatures are checked against the public CloudFront URL Twilio calls.
-		Signature: twilio.Verifier{Validator: twilio.NewValidator(app.Twilio.AuthToken, app.Twilio.AuthTokenSecondary),
-			BaseURL: cfg.PublicBaseURL},
+		// Signatures are checked against the public CloudFront URL Twilio calls,
+		// with the current tokens (re-read after Twilio refuses them).
+		Signature:    app.Twilio,
+		Metrics:      app.Metrics,
 		Auth:         apigw.Claims{TenantClaim: cfg.TenantClaim, GroupsClaim: config.GroupsClaim},
 		CORSOrigins:  cfg.CORSOrigins,
 		OriginVerify: app.OriginVerify,

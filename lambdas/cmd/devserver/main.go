@@ -51,6 +51,9 @@ func main() {
 // `make sms`: where to post and which token signs.
 type Info struct {
 	WebhookURL  string   `json:"webhook_url"`
+	FallbackURL string   `json:"fallback_url"`
+	Listen      string   `json:"listen"`
+	PID         int      `json:"pid"`
 	SandboxAuth string   `json:"sandbox_auth_token,omitempty"`
 	Numbers     []string `json:"numbers"`
 }
@@ -86,6 +89,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 
 	store, err := boltstore.Open(filepath.Join(cfg.StateDir, "relay.db"))
+	if errors.Is(err, boltstore.ErrLocked) {
+		return fmt.Errorf("%s: %w", otherServer(cfg.StateDir), err)
+	}
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -140,7 +146,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			}
 			return s3audit.WriteJSON(w, recs)
 		},
+		// Both webhooks, /api/sms/incoming and the fallback, are checked against
+		// PUBLIC_BASE_URL + their own path.
 		Signature:   twilio.Verifier{Validator: validator, BaseURL: cfg.PublicBaseURL},
+		Metrics:     logMetrics{log},
 		Auth:        httpapi.Tokens{Admin: apiToken},
 		CORSOrigins: cfg.CORSOrigins,
 	})
@@ -178,7 +187,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	info := Info{WebhookURL: cfg.PublicBaseURL + "/api/sms/incoming", Numbers: numbers}
+	info := Info{WebhookURL: cfg.PublicBaseURL + "/api/sms/incoming", FallbackURL: cfg.PublicBaseURL + httpapi.FallbackPath,
+		Listen: ln.Addr().String(), PID: os.Getpid(), Numbers: numbers}
 	if sandbox != nil {
 		info.SandboxAuth = signToken
 	}
@@ -212,6 +222,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	return srv.Shutdown(shutdown)
 }
 
+// otherServer describes the dev server holding the state directory's lock,
+// from the dev.json it wrote: where it listens and its process id.
+func otherServer(stateDir string) string {
+	msg := "another dev server is running on state directory " + stateDir
+	var info Info
+	if b, err := os.ReadFile(filepath.Join(stateDir, "dev.json")); err == nil && json.Unmarshal(b, &info) == nil && info.Listen != "" {
+		msg += fmt.Sprintf(" (listening on http://%s, pid %d)", info.Listen, info.PID)
+	}
+	return msg + "; stop it, or give this one its own " + config.EnvStateDir
+}
+
 // logMetrics writes metric counts to the log in the dev server.
 type logMetrics struct{ log *slog.Logger }
 
@@ -240,6 +261,7 @@ func banner(w io.Writer, cfg config.Dev, tenants []relay.Tenant, data, apiToken,
 	fmt.Fprintf(w, "\ndispatch-relay dev server %s\n", version)
 	fmt.Fprintf(w, "  listening      http://%s\n", cfg.Addr)
 	fmt.Fprintf(w, "  Twilio webhook %s/api/sms/incoming  (POST, signed)\n", cfg.PublicBaseURL)
+	fmt.Fprintf(w, "  fallback URL   %s%s  (POST, signed; Twilio's Fallback URL)\n", cfg.PublicBaseURL, httpapi.FallbackPath)
 	fmt.Fprintf(w, "  status cb      %s/api/sms/delivery\n", cfg.PublicBaseURL)
 	fmt.Fprintf(w, "  data           %s\n  state          %s (%d pending timers)\n", data, cfg.StateDir, pending)
 	if sandbox {

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,19 +30,30 @@ func main() {
 	}
 }
 
+// Environment variables read as the flags' defaults (set by `make sms`).
+const (
+	EnvFrom = "DEVSMS_FROM"
+	EnvTo   = "DEVSMS_TO"
+	EnvBody = "DEVSMS_BODY"
+)
+
 type devInfo struct {
 	WebhookURL  string   `json:"webhook_url"`
+	FallbackURL string   `json:"fallback_url"`
 	SandboxAuth string   `json:"sandbox_auth_token"`
 	Numbers     []string `json:"numbers"`
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	fs := flag.NewFlagSet("devsms", flag.ContinueOnError)
-	from := fs.String("from", "", "sender phone in E.164 (the customer or an operator)")
-	to := fs.String("to", "", "the tenant number texted (default: the first number the dev server serves)")
-	body := fs.String("body", "", "message text")
+	// `make sms` passes its variables through the environment, never through
+	// a shell command line, so any body (quotes, $, backticks) arrives unchanged.
+	from := fs.String("from", getenv(EnvFrom), "sender phone in E.164 (the customer or an operator; env "+EnvFrom+")")
+	to := fs.String("to", getenv(EnvTo), "the tenant number texted (default: the first number the dev server serves; env "+EnvTo+")")
+	body := fs.String("body", getenv(EnvBody), "message text (env "+EnvBody+")")
 	sid := fs.String("sid", "", "MessageSid (default: a new random one; reuse one to test retries)")
 	webhook := fs.String("url", "", "webhook URL (default: from the dev server's state dir)")
+	fallback := fs.Bool("fallback", false, "post to the Fallback URL (/api/sms/fallback) instead, as Twilio does when the webhook fails")
 	token := fs.String("token", "", "auth token that signs (default: TWILIO_AUTH_TOKEN or the sandbox token)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -56,6 +68,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	if *webhook == "" {
 		*webhook = info.WebhookURL
+		if *fallback {
+			*webhook = info.FallbackURL
+		}
 	}
 	if *token == "" {
 		*token = getenv(config.EnvTwilioAuthToken)
@@ -72,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	case *webhook == "" || *token == "":
 		return fmt.Errorf("no running dev server found in %s (start `make dev` first, or pass -url and -token)", stateDir)
 	case *to == "":
-		return fmt.Errorf("no tenant number known: pass TO=+1...")
+		return errors.New("no tenant number known: pass TO=+1 and the tenant's number")
 	}
 	if *sid == "" {
 		var b [16]byte

@@ -14,6 +14,9 @@ import (
 	"github.com/dispatchrelay/dispatch-relay/lambdas/config"
 )
 
+// version identifies the code (see cmd/api).
+var version = "dev"
+
 func main() {
 	if err := run(context.Background(), os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, "escalator:", err)
@@ -26,6 +29,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	lambda.StartWithOptions(app.Timer.Handler(app.Service, app.Log), lambda.WithContext(ctx))
+	app.Log.InfoContext(ctx, "cold start", "function", config.FunctionEscalator, "version", version)
+	lambda.StartWithOptions(awsapp.CountFailures(app.Timer.Handler(app.Service, app.Log), app.Metrics), lambda.WithContext(ctx))
 	return nil
 }
