@@ -355,8 +355,7 @@ func TestDirectoryRoles(t *testing.T) {
 		"write an operator": {"PUT", "/api/operators/zed", `{"name":"Zed","phone":"+16195550130"}`},
 		"write the tenant":  {"PUT", "/api/tenant", nil},
 	}
-	var tenant json.RawMessage
-	tenant = json.RawMessage(c.must(200, "GET", "/api/tenant", s.roleToken("a", httpapi.RoleViewer), nil).body)
+	tenant := json.RawMessage(c.must(200, "GET", "/api/tenant", s.roleToken("a", httpapi.RoleViewer), nil).body)
 	calls["write the tenant"] = call{"PUT", "/api/tenant", string(tenant)}
 	allowed := map[httpapi.Role][]string{
 		httpapi.RoleViewer:     {"read jobs", "read audit"},
