@@ -488,32 +488,6 @@ func (s *Store) UpdateRelay(ctx context.Context, r *relay.Relay) error {
 	return nil
 }
 
-type claim struct {
-	ClaimedAt time.Time `json:"claimed_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// Claim records key until expires; Conflict if an unexpired claim holds it.
-func (s *Store) Claim(ctx context.Context, k string, now, expires time.Time) error {
-	if k == "" {
-		return fmt.Errorf("claim: %w", invalid("claim key is empty"))
-	}
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bClaims)
-		var cur claim
-		if ok, err := get(b, []byte(k), &cur); err != nil {
-			return err
-		} else if ok && cur.ExpiresAt.After(now) {
-			return relay.Errorf(relay.Conflict, "already claimed")
-		}
-		return put(b, []byte(k), claim{ClaimedAt: now, ExpiresAt: expires})
-	})
-	if err != nil {
-		return fmt.Errorf("claim %s: %w", k, err)
-	}
-	return nil
-}
-
 func codeKey(tenantID, operatorID string, code int) []byte {
 	return key(tenantID, operatorID, strconv.Itoa(code))
 }
@@ -536,23 +510,6 @@ func (s *Store) ClaimCode(ctx context.Context, l relay.CodeLease) error {
 	})
 	if err != nil {
 		return fmt.Errorf("claim code %d of %s/%s: %w", l.Code, l.TenantID, l.OperatorID, err)
-	}
-	return nil
-}
-
-// ReleaseCode deletes the lease if it still belongs to relayID.
-func (s *Store) ReleaseCode(ctx context.Context, tenantID, operatorID string, code int, relayID string) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bCodes)
-		k := codeKey(tenantID, operatorID, code)
-		var cur relay.CodeLease
-		if ok, err := get(b, k, &cur); err != nil || !ok || cur.RelayID != relayID {
-			return err
-		}
-		return b.Delete(k)
-	})
-	if err != nil {
-		return fmt.Errorf("release code %d of %s/%s: %w", code, tenantID, operatorID, err)
 	}
 	return nil
 }
@@ -611,29 +568,6 @@ func (s *Store) Take(ctx context.Context, k string, limit int, window time.Durat
 		return false, fmt.Errorf("take %s: %w", k, err)
 	}
 	return c.Count <= limit, nil
-}
-
-// ReserveSlot reserves the earliest instant at or after now that is at
-// least gap after the previous reservation for key.
-func (s *Store) ReserveSlot(ctx context.Context, k string, now time.Time, gap time.Duration) (time.Time, error) {
-	if k == "" {
-		return time.Time{}, fmt.Errorf("reserve slot: %w", invalid("slot key is empty"))
-	}
-	gap = max(gap, 0)
-	slot := now
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bSlots)
-		if raw := b.Get([]byte(k)); len(raw) == 8 {
-			if next := time.Unix(0, int64(binary.BigEndian.Uint64(raw))).Add(gap); next.After(now) {
-				slot = next.In(now.Location())
-			}
-		}
-		return b.Put([]byte(k), binary.BigEndian.AppendUint64(nil, uint64(slot.UnixNano())))
-	})
-	if err != nil {
-		return time.Time{}, fmt.Errorf("reserve slot %s: %w", k, err)
-	}
-	return slot, nil
 }
 
 type optOut struct {

@@ -46,8 +46,9 @@ func TestReopen(t *testing.T) {
 	if err := s.CreateRelay(ctx, &r); err != nil {
 		t.Fatalf("create relay: %v", err)
 	}
-	if err := s.Claim(ctx, "SM1", at, at.Add(time.Hour)); err != nil {
-		t.Fatalf("claim: %v", err)
+	lease := relay.CodeLease{TenantID: "qdn", OperatorID: "op1", Code: 1, RelayID: "SM1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+	if err := s.ClaimCode(ctx, lease); err != nil {
+		t.Fatalf("claim code: %v", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -83,8 +84,10 @@ func TestReopen(t *testing.T) {
 			}
 			return nil
 		}},
-		{"claim still held", func() error {
-			if err := s.Claim(ctx, "SM1", at.Add(time.Minute), at.Add(time.Hour)); relay.KindOf(err) != relay.Conflict {
+		{"reply code still held", func() error {
+			again := lease
+			again.RelayID, again.CreatedAt = "SM2", at.Add(time.Minute)
+			if err := s.ClaimCode(ctx, again); relay.KindOf(err) != relay.Conflict {
 				t.Errorf("got %v, want a conflict", err)
 			}
 			return nil

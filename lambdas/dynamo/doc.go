@@ -23,13 +23,11 @@
 //	job         TENANT#<tenant>      JOB#<id>           TENANT#<tenant>#CUSTOMER_JOBS#<customer>  <id>      data
 //	opt-out     TENANT#<tenant>      OPTOUT#<phone>                                                         opted_out (BOOL), at (N, ns)
 //	relay       RELAY#<message sid>  RELAY                                                                  tenant_id, version (N), data, ttl
-//	claim       CLAIM#<key>          CLAIM                                                                  claimed_at, expires_at (N, ns), ttl
 //	code lease  CODES#<tenant>#<op>  CODE#<code>                                                            relay_id, expires_at (N, ns), data, ttl
 //	take        TAKE#<key>           WINDOW#<start ns>                                                      n (N), ttl
-//	slot        SLOT#<key>           SLOT                                                                   last (N, ns), ttl
 //
 // A tenant's directory entries and opt-outs share the partition TENANT#<tenant>,
-// so an admin tool can list them with one Query; relays, claims, leases and
+// so an admin tool can list them with one Query; relays, leases and
 // counters each get their own partition, so the hot write paths spread.
 //
 // # Access patterns
@@ -73,16 +71,11 @@
 //     the inbound MessageSid. UpdateRelay: PutItem with version = :read and
 //     the version incremented; a failed condition is re-read to tell a
 //     missing relay (NotFound) from a changed one (Conflict).
-//   - Claim, ClaimCode: PutItem with attribute_not_exists(pk) OR
-//     expires_at <= :now (for a lease, :now is the new lease's CreatedAt).
-//     ReleaseCode: DeleteItem with relay_id = :relay.
+//   - ClaimCode: PutItem with attribute_not_exists(pk) OR expires_at <= :now
+//     (:now is the new lease's CreatedAt). Leases are never deleted early; they
+//     expire.
 //   - Take: one item per key and fixed window; UpdateItem ADD n :1 returns
 //     the count, so a new window starts from zero without any condition.
-//   - ReserveSlot: UpdateItem SET last = last + :gap with last >= :now - :gap
-//     (a busy key moves on by gap); when that fails, PutItem last = :now with
-//     attribute_not_exists(pk) OR last < :now - :gap (an idle key starts at
-//     now); when that fails too, someone else moved the key and the update is
-//     tried again. last only grows, so this ends after a few requests.
 //   - SetOptOut: PutItem with attribute_not_exists(pk) OR at <= :at, so a STOP
 //     and START delivered out of order keep the later decision.
 //

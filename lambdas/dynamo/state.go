@@ -14,15 +14,13 @@ import (
 )
 
 // Key builders for relay state; doc.go shows the design.
-func relayPK(id string) string  { return "RELAY#" + esc(id) }
-func claimPK(key string) string { return "CLAIM#" + esc(key) }
+func relayPK(id string) string { return "RELAY#" + esc(id) }
 func codesPK(tenantID, operatorID string) string {
 	return "CODES#" + esc(tenantID) + "#" + esc(operatorID)
 }
 func codeSK(code int) string       { return "CODE#" + strconv.Itoa(code) }
 func takePK(key string) string     { return "TAKE#" + esc(key) }
 func windowSK(start int64) string  { return "WINDOW#" + strconv.FormatInt(start, 10) }
-func slotPK(key string) string     { return "SLOT#" + esc(key) }
 func optOutSK(phone string) string { return "OPTOUT#" + esc(phone) }
 
 const (
@@ -36,9 +34,6 @@ const (
 	// counterGrace keeps a take window or slot a while after it stops
 	// mattering, so a clock a little behind still finds it.
 	counterGrace = time.Hour
-	// maxSlotRounds bounds ReserveSlot's retries; two suffice unless other
-	// callers keep moving the key.
-	maxSlotRounds = 8
 )
 
 // relayItem returns the item of r, stored as version.
@@ -125,29 +120,6 @@ func (s *Store) UpdateRelay(ctx context.Context, r *relay.Relay) error {
 	return nil
 }
 
-// Claim records key until expires; Conflict if an unexpired claim holds it.
-func (s *Store) Claim(ctx context.Context, key string, now, expires time.Time) error {
-	if key == "" {
-		return fmt.Errorf("claim: %w", invalid("claim key is empty"))
-	}
-	item := itemKey(claimPK(key), claimSK)
-	item[attrClaimedAt], item[attrExpiresAt] = num(now.UnixNano()), num(expires.UnixNano())
-	item[attrTTL] = num(ttlOf(expires))
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.table, Item: item,
-		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp <= :now"),
-		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixNano())},
-	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("claim %s: %w", key, relay.Wrap(relay.Conflict, err, "already claimed"))
-	}
-	if err != nil {
-		return fmt.Errorf("claim %s: %w", key, classify(err))
-	}
-	return nil
-}
-
 // ClaimCode stores l unless an unexpired lease holds the same code.
 func (s *Store) ClaimCode(ctx context.Context, l relay.CodeLease) error {
 	if l.TenantID == "" || l.OperatorID == "" {
@@ -173,20 +145,6 @@ func (s *Store) ClaimCode(ctx context.Context, l relay.CodeLease) error {
 	}
 	if err != nil {
 		return fmt.Errorf("claim code %d of %s/%s: %w", l.Code, l.TenantID, l.OperatorID, err)
-	}
-	return nil
-}
-
-// ReleaseCode deletes the lease if it still belongs to relayID.
-func (s *Store) ReleaseCode(ctx context.Context, tenantID, operatorID string, code int, relayID string) error {
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: &s.table, Key: itemKey(codesPK(tenantID, operatorID), codeSK(code)),
-		ConditionExpression:       aws.String("#r = :r"),
-		ExpressionAttributeNames:  map[string]string{"#r": attrRelayID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":r": str(relayID)},
-	})
-	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("release code %d of %s/%s: %w", code, tenantID, operatorID, classify(err))
 	}
 	return nil
 }
@@ -239,62 +197,6 @@ func (s *Store) Take(ctx context.Context, key string, limit int, window time.Dur
 		return false, fmt.Errorf("take %s: %w", key, err)
 	}
 	return n <= int64(limit), nil
-}
-
-// ReserveSlot reserves the earliest instant at or after now that is at
-// least gap after the previous reservation for key.
-func (s *Store) ReserveSlot(ctx context.Context, key string, now time.Time, gap time.Duration) (time.Time, error) {
-	if key == "" {
-		return time.Time{}, fmt.Errorf("reserve slot: %w", invalid("slot key is empty"))
-	}
-	slot, err := s.reserveSlot(ctx, key, now, max(gap, 0))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("reserve slot %s: %w", key, err)
-	}
-	return slot, nil
-}
-
-func (s *Store) reserveSlot(ctx context.Context, key string, now time.Time, gap time.Duration) (time.Time, error) {
-	k := itemKey(slotPK(key), slotSK)
-	floor := num(now.UnixNano() - int64(gap))
-	gapSeconds := int64((gap + time.Second - 1) / time.Second)
-	for range maxSlotRounds {
-		// A busy key: the previous reservation is less than gap before now.
-		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: &s.table, Key: k,
-			UpdateExpression:          aws.String("SET #last = #last + :gap, #ttl = #ttl + :gapSeconds"),
-			ConditionExpression:       aws.String("#last >= :floor"),
-			ExpressionAttributeNames:  map[string]string{"#last": attrLast, "#ttl": attrTTL},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":gap": num(int64(gap)), ":gapSeconds": num(gapSeconds), ":floor": floor},
-			ReturnValues:              types.ReturnValueUpdatedNew,
-		})
-		if err == nil {
-			last, err := getN(out.Attributes, attrLast)
-			if err != nil {
-				return time.Time{}, err
-			}
-			return time.Unix(0, last).In(now.Location()), nil
-		}
-		if !isConditionFailed(err) {
-			return time.Time{}, classify(err)
-		}
-		// An idle or new key: the slot is now.
-		item := itemKey(slotPK(key), slotSK)
-		item[attrLast], item[attrTTL] = num(now.UnixNano()), num(ttlOf(now.Add(gap+counterGrace)))
-		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: &s.table, Item: item,
-			ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #last < :floor"),
-			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#last": attrLast},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":floor": floor},
-		})
-		if err == nil {
-			return now, nil
-		}
-		if !isConditionFailed(err) {
-			return time.Time{}, classify(err)
-		}
-	}
-	return time.Time{}, relay.Errorf(relay.Transient, "slot contended")
 }
 
 // SetOptOut records whether phone opted out of the tenant's texts. A change

@@ -260,20 +260,6 @@ func (s *Store) UpdateRelay(_ context.Context, r *relay.Relay) error {
 	return nil
 }
 
-// Claim records key once until it expires.
-func (s *Store) Claim(_ context.Context, k string, now, expires time.Time) error {
-	if k == "" {
-		return invalid("claim key is required")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if exp, ok := s.claims[k]; ok && exp.After(now) {
-		return relay.Errorf(relay.Conflict, "%s already claimed", k)
-	}
-	s.claims[k] = expires
-	return nil
-}
-
 // ClaimCode stores a reply-code lease unless an unexpired one holds the code.
 func (s *Store) ClaimCode(_ context.Context, l relay.CodeLease) error {
 	s.mu.Lock()
@@ -283,17 +269,6 @@ func (s *Store) ClaimCode(_ context.Context, l relay.CodeLease) error {
 		return relay.Errorf(relay.Conflict, "code %d taken", l.Code)
 	}
 	s.leases[k] = l
-	return nil
-}
-
-// ReleaseCode deletes a lease still held by relayID.
-func (s *Store) ReleaseCode(_ context.Context, tenantID, operatorID string, code int, relayID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := key(tenantID, operatorID, strconv.Itoa(code))
-	if cur, ok := s.leases[k]; ok && cur.RelayID == relayID {
-		delete(s.leases, k)
-	}
 	return nil
 }
 
@@ -323,18 +298,6 @@ func (s *Store) Take(_ context.Context, k string, limit int, window time.Duratio
 	}
 	s.counters[wk]++
 	return true, nil
-}
-
-// ReserveSlot reserves the next pacing slot for key.
-func (s *Store) ReserveSlot(_ context.Context, k string, now time.Time, gap time.Duration) (time.Time, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	slot := now
-	if next, ok := s.slots[k]; ok && next.After(now) {
-		slot = next
-	}
-	s.slots[k] = slot.Add(gap)
-	return slot, nil
 }
 
 // SetOptOut records a phone's opt-out state for a tenant.

@@ -48,15 +48,9 @@ type Store interface {
 	// increments r.Version; Conflict otherwise, NotFound for an unknown relay.
 	UpdateRelay(ctx context.Context, r *Relay) error
 
-	// Claim records key once; Conflict if it is already claimed and unexpired.
-	Claim(ctx context.Context, key string, now, expires time.Time) error
-
 	// ClaimCode stores l unless an unexpired lease (ExpiresAt after l.CreatedAt)
 	// already holds the same tenant, operator and code; Conflict then.
 	ClaimCode(ctx context.Context, l CodeLease) error
-	// ReleaseCode deletes the lease if it still belongs to relayID; a missing
-	// or reassigned lease is not an error.
-	ReleaseCode(ctx context.Context, tenantID, operatorID string, code int, relayID string) error
 	// Codes returns the operator's leases, expired ones included, any order.
 	Codes(ctx context.Context, tenantID, operatorID string) ([]CodeLease, error)
 

@@ -41,9 +41,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) relay.Store) {
 		{"TenantNumbers", testTenantNumbers},
 		{"Invalid", testInvalid},
 		{"Relay", testRelay},
-		{"Claim", testClaim},
 		{"ClaimCode", testClaimCode},
-		{"ReleaseCode", testReleaseCode},
 		{"Take", testTake},
 		{"OptOut", testOptOut},
 		{"Ping", testPing},
@@ -343,7 +341,6 @@ func testInvalid(t *testing.T, newStore func(t *testing.T) relay.Store) {
 		{"customer without id", func(ctx context.Context) error { return s.PutCustomer(ctx, relay.Customer{TenantID: "ta"}) }},
 		{"job without tenant", func(ctx context.Context) error { return s.PutJob(ctx, relay.Job{ID: "job_1"}) }},
 		{"relay without id", func(ctx context.Context) error { return s.CreateRelay(ctx, &relay.Relay{TenantID: "ta"}) }},
-		{"claim without key", func(ctx context.Context) error { return s.Claim(ctx, "", t0, t0.Add(time.Minute)) }},
 		{"take without window", func(ctx context.Context) error {
 			_, err := s.Take(ctx, "k", 1, 0, t0)
 			return err
@@ -479,51 +476,6 @@ func testRelay(t *testing.T, newStore func(t *testing.T) relay.Store) {
 	}
 }
 
-func testClaim(t *testing.T, newStore func(t *testing.T) relay.Store) {
-	type step struct {
-		key          string
-		now, expires time.Duration // offsets from t0
-		conflict     bool
-	}
-	cases := []struct {
-		name  string
-		steps []step
-	}{
-		{"first claim wins", []step{{key: "k", now: 0, expires: time.Minute}}},
-		{"second claim is a conflict", []step{
-			{key: "k", now: 0, expires: time.Minute},
-			{key: "k", now: time.Second, expires: time.Hour, conflict: true},
-			{key: "k", now: time.Minute - time.Nanosecond, expires: time.Hour, conflict: true},
-		}},
-		{"expired claim can be reclaimed", []step{
-			{key: "k", now: 0, expires: time.Minute},
-			{key: "k", now: time.Minute, expires: 2 * time.Minute},
-			{key: "k", now: 90 * time.Second, expires: time.Hour, conflict: true},
-			{key: "k", now: 3 * time.Minute, expires: time.Hour},
-		}},
-		{"keys are independent", []step{
-			{key: "k1", now: 0, expires: time.Minute},
-			{key: "k2", now: 0, expires: time.Minute},
-			{key: "k1", now: time.Second, expires: time.Minute, conflict: true},
-		}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := newStore(t)
-			for i, st := range c.steps {
-				err := s.Claim(t.Context(), st.key, t0.Add(st.now), t0.Add(st.expires))
-				if st.conflict {
-					if relay.KindOf(err) != relay.Conflict || err == nil {
-						t.Errorf("step %d: got %v, want a conflict", i, err)
-					}
-				} else if err != nil {
-					t.Errorf("step %d: got %v, want claimed", i, err)
-				}
-			}
-		})
-	}
-}
-
 func lease(tenant, op string, code int, relayID string, created, expires time.Duration) relay.CodeLease {
 	return relay.CodeLease{TenantID: tenant, OperatorID: op, Code: code, RelayID: relayID,
 		CreatedAt: t0.Add(created), ExpiresAt: t0.Add(expires)}
@@ -610,49 +562,6 @@ func testClaimCode(t *testing.T, newStore func(t *testing.T) relay.Store) {
 			}
 		})
 	}
-}
-
-func testReleaseCode(t *testing.T, newStore func(t *testing.T) relay.Store) {
-	held := lease("ta", "op1", 12, "SM1", 0, time.Hour)
-	cases := []struct {
-		name    string
-		tenant  string
-		op      string
-		code    int
-		relayID string
-		want    []relay.CodeLease
-	}{
-		{"owner releases", "ta", "op1", 12, "SM1", nil},
-		{"other relay does not release", "ta", "op1", 12, "SM2", []relay.CodeLease{held}},
-		{"other code is a no-op", "ta", "op1", 13, "SM1", []relay.CodeLease{held}},
-		{"other tenant is a no-op", "tb", "op1", 12, "SM1", []relay.CodeLease{held}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := newStore(t)
-			if err := s.ClaimCode(t.Context(), held); err != nil {
-				t.Fatalf("claim code: %v", err)
-			}
-			if err := s.ReleaseCode(t.Context(), c.tenant, c.op, c.code, c.relayID); err != nil {
-				t.Fatalf("got error %v, want nil", err)
-			}
-			wantCodes(t, s, "ta", "op1", c.want)
-		})
-	}
-	t.Run("released code can be claimed again", func(t *testing.T) {
-		s := newStore(t)
-		if err := s.ClaimCode(t.Context(), held); err != nil {
-			t.Fatalf("claim code: %v", err)
-		}
-		if err := s.ReleaseCode(t.Context(), "ta", "op1", 12, "SM1"); err != nil {
-			t.Fatalf("release code: %v", err)
-		}
-		next := lease("ta", "op1", 12, "SM2", time.Second, time.Hour)
-		if err := s.ClaimCode(t.Context(), next); err != nil {
-			t.Fatalf("got %v, want the released code leased again", err)
-		}
-		wantCodes(t, s, "ta", "op1", []relay.CodeLease{next})
-	})
 }
 
 func testTake(t *testing.T, newStore func(t *testing.T) relay.Store) {
@@ -817,12 +726,6 @@ func testRaces(t *testing.T, newStore func(t *testing.T) relay.Store) {
 			if w := oneWinner(t, round, errs); w >= 0 {
 				wantBody(t, s, base.ID, fmt.Sprint(w), 2)
 			}
-		}},
-		{"claim", func(t *testing.T, s relay.Store, round int) {
-			key := fmt.Sprintf("claim%d", round)
-			oneWinner(t, round, race(func(int) error {
-				return s.Claim(t.Context(), key, t0, t0.Add(time.Minute))
-			}))
 		}},
 		{"claim code", func(t *testing.T, s relay.Store, round int) {
 			errs := race(func(i int) error {
