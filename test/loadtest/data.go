@@ -12,7 +12,7 @@ import (
 // is spread over the roster. Spreading the load over many (number, operator)
 // pairs keeps the per-phone pacing from dominating what is measured.
 const (
-	numbersPer   = 6
+	numbersPer   = 12
 	operatorsPer = 12
 	chainLen     = 3
 )

@@ -27,6 +27,7 @@ type Result struct {
 	AckSilent    int // "OK" replies answered with an empty TwiML (no confirmation)
 	AuditMissing int // forwards at Twilio, or terminal states, without their audit event
 	ShortWindow  int // timeout failovers that gave the operator less than the window
+	PacedPending int // relays whose next text still waited for its pacing slot at the end
 	MinGap       time.Duration
 	Timeouts     int // timeout failovers measured for lateness
 	Kills        int
@@ -55,9 +56,9 @@ func (r Result) Line(prefix string) string {
 
 // Detail is the line before the summary with the counters beyond it.
 func (r Result) Detail(prefix string) string {
-	return fmt.Sprintf("%s-detail: unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d audit_missing=%d "+
+	return fmt.Sprintf("%s-detail: paced_pending=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d audit_missing=%d "+
 		"short_window=%d min_gap_ms=%s timeout_failovers=%d kills=%d twilio_faults=%d (429=%d 500=%d 503=%d hang=%d hang_accepted=%d slow=%d) seed=%d",
-		prefix, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
+		prefix, r.PacedPending, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
 		r.Kills, r.Faults.Total(), r.Faults.Throttle, r.Faults.ServerError, r.Faults.Unavailable, r.Faults.HangRefused,
 		r.Faults.HangAccepted, r.Faults.Slow, r.Seed)
 }
@@ -204,11 +205,21 @@ func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.R
 			status = ""
 		}
 		switch {
-		case stranded(r) != 0:
+		case status != relay.StatusAcked && stranded(r, h.end) != 0:
 			// An attempt that never reached Twilio and never will: a
 			// dropped paced step or a cut-off send nobody resumed.
 			res.Stuck++
-			res.example("stuck", fmt.Sprintf("%s(%s,attempt%d)", x.sid, status, stranded(r)))
+			res.example("stuck", fmt.Sprintf("%s(%s,attempt%d)", x.sid, status, stranded(r, h.end)))
+			if status == relay.StatusExhausted {
+				res.Exhaust++
+				if _, ok := terminal[relay.EventExhausted]; !ok {
+					res.AuditMissing++
+				}
+			}
+		case status != relay.StatusAcked && pacedLater(r, h.end):
+			// Still waiting for its pacing slot when the run ended: late,
+			// not stuck (failover_late_p99_ms shows how late).
+			res.PacedPending++
 			if status == relay.StatusExhausted {
 				res.Exhaust++
 			}
@@ -284,11 +295,12 @@ func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.R
 }
 
 // stranded returns the number of an attempt that is still waiting to reach
-// Twilio (pending, paced, dispatching or retry, with no message sid) once
-// the run is over, or 0.
-func stranded(r relay.Relay) int {
+// Twilio (pending, paced, dispatching or retry, with no message sid) when
+// the run ended, or 0. A paced attempt whose slot is still ahead (or less
+// than 2 s past) is late, not stranded.
+func stranded(r relay.Relay, end time.Time) int {
 	for _, a := range r.Attempts {
-		if a.MessageSid != "" {
+		if a.MessageSid != "" || (a.Delivery == relay.DeliveryPaced && a.NotBefore.After(end.Add(-2*time.Second))) {
 			continue
 		}
 		switch a.Delivery {
@@ -297,4 +309,15 @@ func stranded(r relay.Relay) int {
 		}
 	}
 	return 0
+}
+
+// pacedLater reports whether an attempt still waits for a pacing slot that
+// was not due yet when the run ended.
+func pacedLater(r relay.Relay, end time.Time) bool {
+	for _, a := range r.Attempts {
+		if a.MessageSid == "" && a.Delivery == relay.DeliveryPaced && a.NotBefore.After(end.Add(-2*time.Second)) {
+			return true
+		}
+	}
+	return false
 }

@@ -69,6 +69,7 @@ type harness struct {
 	firstErr  error
 	helpers   sync.WaitGroup // acks and status callbacks in flight
 	kills     int
+	end       time.Time // when the server was stopped
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -178,6 +179,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	h.srv.stop() // the store is read from its file once the server let go of it
+	h.end = time.Now()
 	relays, err := readRelays(ctx, filepath.Join(state, "relay.db"), h.order)
 	if err != nil {
 		return Result{}, err
