@@ -12,7 +12,6 @@ package awschaos
 import (
 	"fmt"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -104,5 +103,3 @@ func blocked(t *testing.T, what string, n int) {
 	}
 	t.Log(msg)
 }
-
-var _ = strings.TrimSpace

@@ -72,6 +72,9 @@ type Queue struct {
 	// MaxReceives moves a message to DeadLetters after this many failed
 	// deliveries (default 5).
 	MaxReceives int
+	// Concurrency is how many batches are handled at once, as Lambda runs
+	// several instances of the consumer (default 5).
+	Concurrency int
 
 	mu      sync.Mutex
 	seq     int
@@ -131,9 +134,10 @@ func (q *Queue) Stats() (sent, dead int) {
 	return q.sent, len(q.dead)
 }
 
-// Run delivers due messages to h in batches of up to 10, newest-due last,
-// until ctx ends. A failed message (an error, or listed in the batch item
-// failures) is delivered again after Visibility.
+// Run delivers due messages to h in batches of up to 10, earliest due
+// first, up to Concurrency batches at once, until ctx ends. A message in a
+// batch is invisible until its batch returns; a failed one (an error, or
+// listed in the batch item failures) is delivered again after Visibility.
 func (q *Queue) Run(ctx context.Context, h Handler) {
 	vis := q.Visibility
 	if vis <= 0 {
@@ -143,7 +147,10 @@ func (q *Queue) Run(ctx context.Context, h Handler) {
 	if maxRecv <= 0 {
 		maxRecv = 5
 	}
-	tick := time.NewTicker(50 * time.Millisecond)
+	sem := make(chan struct{}, max(q.Concurrency, 5))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
@@ -151,45 +158,60 @@ func (q *Queue) Run(ctx context.Context, h Handler) {
 			return
 		case <-tick.C:
 		}
-		now := time.Now()
-		q.mu.Lock()
-		sort.SliceStable(q.pending, func(i, j int) bool { return q.pending[i].visible.Before(q.pending[j].visible) })
-		var batch []*message
-		for _, m := range q.pending {
-			if len(batch) == 10 || m.visible.After(now) {
+		for {
+			now := time.Now()
+			q.mu.Lock()
+			sort.SliceStable(q.pending, func(i, j int) bool { return q.pending[i].visible.Before(q.pending[j].visible) })
+			var batch []*message
+			for _, m := range q.pending {
+				if len(batch) == 10 || m.visible.After(now) {
+					break
+				}
+				m.visible = now.Add(time.Hour) // in flight
+				batch = append(batch, m)
+			}
+			q.mu.Unlock()
+			if len(batch) == 0 {
 				break
 			}
-			batch = append(batch, m)
-		}
-		q.mu.Unlock()
-		if len(batch) == 0 {
-			continue
-		}
-		ev := events.SQSEvent{}
-		for i, m := range batch {
-			m.receives++
-			ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("%s#%d", m.id, i), Body: m.body,
-				Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(m.receives)}})
-		}
-		resp, err := h(ctx, ev)
-		failed := map[string]bool{}
-		for _, f := range resp.BatchItemFailures {
-			failed[f.ItemIdentifier] = true
-		}
-		q.mu.Lock()
-		for i, m := range batch {
-			if err == nil && !failed[ev.Records[i].MessageId] {
-				q.remove(m)
-				continue
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
 			}
-			if m.receives >= maxRecv {
-				q.remove(m)
-				q.dead = append(q.dead, m.body)
-				continue
-			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				q.deliver(ctx, h, batch, vis, maxRecv)
+			}()
+		}
+	}
+}
+
+func (q *Queue) deliver(ctx context.Context, h Handler, batch []*message, vis time.Duration, maxRecv int) {
+	ev := events.SQSEvent{}
+	for i, m := range batch {
+		m.receives++
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("%s#%d", m.id, i), Body: m.body,
+			Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(m.receives)}})
+	}
+	resp, err := h(ctx, ev)
+	failed := map[string]bool{}
+	for _, f := range resp.BatchItemFailures {
+		failed[f.ItemIdentifier] = true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, m := range batch {
+		switch {
+		case err == nil && !failed[ev.Records[i].MessageId]:
+			q.remove(m)
+		case m.receives >= maxRecv:
+			q.remove(m)
+			q.dead = append(q.dead, m.body)
+		default:
 			m.visible = time.Now().Add(vis)
 		}
-		q.mu.Unlock()
 	}
 }
 

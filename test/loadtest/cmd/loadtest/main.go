@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/dispatchrelay/dispatch-relay/test/loadtest"
@@ -33,6 +34,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	chaos := fs.Bool("chaos", false, "inject Twilio faults and SIGKILL the dev server mid-load (make chaos)")
 	quiet := fs.Bool("q", false, "no progress lines")
+	awsReport := fs.String("aws-report", "", "file of aws-chaos: lines written by the store and Lambda chaos tests (make chaos)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -57,9 +59,50 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, l)
 	}
 	fmt.Fprintln(stdout, res.Detail(prefix))
-	fmt.Fprintln(stdout, res.Line(prefix))
-	if res.Failed() {
+	line, failed := res.Line(prefix), res.Failed()
+	if *awsReport != "" {
+		aws, ok := readAWSReport(*awsReport)
+		for _, l := range aws {
+			fmt.Fprintln(stdout, l)
+		}
+		line += fmt.Sprintf(" aws_store=%s aws_lambda=%s", ok["store"], ok["lambda"])
+		failed = failed || ok["store"] != "passed" || ok["lambda"] != "passed"
+	}
+	fmt.Fprintln(stdout, line)
+	if failed {
 		return 1
 	}
 	return 0
+}
+
+// readAWSReport reads the aws-chaos lines of `make chaos`'s Go tests and
+// says for the store contract suite and the Lambda load whether they passed
+// (zero lost, double and stuck), failed or did not run.
+func readAWSReport(path string) ([]string, map[string]string) {
+	ok := map[string]string{"store": "not_run", "lambda": "not_run"}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, ok
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if l == "" {
+			continue
+		}
+		lines = append(lines, l)
+		switch {
+		case strings.Contains(l, "store_contract=passed"):
+			ok["store"] = "passed"
+		case strings.Contains(l, "store_contract="):
+			ok["store"] = "failed"
+		case strings.Contains(l, " lambda "):
+			ok["lambda"] = "passed"
+			for _, k := range []string{"lost", "double", "stuck"} {
+				if !strings.Contains(l, " "+k+"=0 ") {
+					ok["lambda"] = "failed"
+				}
+			}
+		}
+	}
+	return lines, ok
 }
