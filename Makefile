@@ -83,8 +83,8 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 15s); the corpora also
 	done
 
 .PHONY: coldstart
-coldstart: ## Measure Lambda init and first invocation vs hello-world aws-lambda-go, and binary sizes.
-	$(GO) run ./test/coldstart
+coldstart: test/node_modules/.installed ## Measure Lambda init and first invocation vs hello-world aws-lambda-go, and binary sizes.
+	COLDSTART=1 $(GO) test -count=1 -run TestColdStart -v ./test/coldstart
 
 .PHONY: dev
 dev: ## Run the relay locally on the embedded store with the QuickDumpNow demo data.
