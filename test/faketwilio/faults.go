@@ -132,7 +132,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) (proceed boo
 		return false, 0
 	case "hang":
 		if s.wait(r.Context(), p.Hang) {
-			s.writeFailure(w, Failure{Status: http.StatusGatewayTimeout, RawBody: "<html>gateway timeout</html>"})
+			s.writeFailure(w, Failure{Status: http.StatusGatewayTimeout, Code: 20504, Message: "Gateway Timeout"})
 		}
 		return false, 0
 	case "hang-accepted":
