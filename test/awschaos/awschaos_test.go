@@ -61,6 +61,7 @@ func TestStoreContractUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("store chaos is not short")
 	}
+	t.Parallel()
 	proxy := faultproxy.Start(t, dynalite.Start(t), faultproxy.DynamoDB, faultproxy.Plan{})
 	client, err := dynamo.NewClient(t.Context(), proxy.URL())
 	if err != nil {

@@ -198,6 +198,7 @@ func TestLambdaUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lambda chaos is not short")
 	}
+	t.Parallel()
 	e := startLambda(t)
 	store := storePlan()
 	e.dynamo.SetPlan(store)
