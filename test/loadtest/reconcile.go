@@ -28,6 +28,7 @@ type Result struct {
 	AuditMissing int // forwards at Twilio, or terminal states, without their audit event
 	ShortWindow  int // timeout failovers that gave the operator less than the window
 	PacedPending int // relays whose next text still waited for its pacing slot at the end
+	Dropped      int // relays that moved past a step that never reached Twilio
 	MinGap       time.Duration
 	Timeouts     int // timeout failovers measured for lateness
 	Kills        int
@@ -56,9 +57,9 @@ func (r Result) Line(prefix string) string {
 
 // Detail is the line before the summary with the counters beyond it.
 func (r Result) Detail(prefix string) string {
-	return fmt.Sprintf("%s-detail: paced_pending=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d audit_missing=%d "+
+	return fmt.Sprintf("%s-detail: paced_pending=%d dropped=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d audit_missing=%d "+
 		"short_window=%d min_gap_ms=%s timeout_failovers=%d kills=%d twilio_faults=%d (429=%d 500=%d 503=%d hang=%d hang_accepted=%d slow=%d) seed=%d",
-		prefix, r.PacedPending, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
+		prefix, r.PacedPending, r.Dropped, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
 		r.Kills, r.Faults.Total(), r.Faults.Throttle, r.Faults.ServerError, r.Faults.Unavailable, r.Faults.HangRefused,
 		r.Faults.HangAccepted, r.Faults.Slow, r.Seed)
 }
@@ -205,11 +206,11 @@ func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.R
 			status = ""
 		}
 		switch {
-		case status != relay.StatusAcked && stranded(r, h.end) != 0:
-			// An attempt that never reached Twilio and never will: a
-			// dropped paced step or a cut-off send nobody resumed.
+		case status != relay.StatusAcked && len(r.Attempts) > 0 && strandedAttempt(r.Attempts[len(r.Attempts)-1], h.end):
+			// Its last step never reached Twilio and never will: a dropped
+			// paced step or a cut-off send nobody resumed, nothing after it.
 			res.Stuck++
-			res.example("stuck", fmt.Sprintf("%s(%s,attempt%d)", x.sid, status, stranded(r, h.end)))
+			res.example("stuck", fmt.Sprintf("%s(%s,attempt%d)", x.sid, status, len(r.Attempts)))
 			if status == relay.StatusExhausted {
 				res.Exhaust++
 				if _, ok := terminal[relay.EventExhausted]; !ok {
@@ -253,6 +254,14 @@ func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.R
 			res.Stuck++
 			res.example("stuck", fmt.Sprintf("%s(%s)", x.sid, status))
 		}
+		for i, a := range r.Attempts {
+			if i < len(r.Attempts)-1 && strandedAttempt(a, h.end) {
+				// A step the relay moved past without ever texting it.
+				res.Dropped++
+				res.example("dropped", fmt.Sprintf("%s/attempt%d", x.sid, a.N))
+				break
+			}
+		}
 		switch {
 		case x.ackSilent:
 			res.AckSilent++
@@ -294,21 +303,19 @@ func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.R
 	return res
 }
 
-// stranded returns the number of an attempt that is still waiting to reach
+// strandedAttempt reports whether an attempt is still waiting to reach
 // Twilio (pending, paced, dispatching or retry, with no message sid) when
-// the run ended, or 0. A paced attempt whose slot is still ahead (or less
-// than 2 s past) is late, not stranded.
-func stranded(r relay.Relay, end time.Time) int {
-	for _, a := range r.Attempts {
-		if a.MessageSid != "" || (a.Delivery == relay.DeliveryPaced && a.NotBefore.After(end.Add(-2*time.Second))) {
-			continue
-		}
-		switch a.Delivery {
-		case relay.DeliveryPending, relay.DeliveryPaced, relay.DeliveryDispatching, relay.DeliveryRetry:
-			return a.N
-		}
+// the run ended. A paced attempt whose slot is still ahead (or less than
+// 2 s past) is late, not stranded.
+func strandedAttempt(a relay.Attempt, end time.Time) bool {
+	if a.MessageSid != "" || (a.Delivery == relay.DeliveryPaced && a.NotBefore.After(end.Add(-2*time.Second))) {
+		return false
 	}
-	return 0
+	switch a.Delivery {
+	case relay.DeliveryPending, relay.DeliveryPaced, relay.DeliveryDispatching, relay.DeliveryRetry:
+		return true
+	}
+	return false
 }
 
 // pacedLater reports whether an attempt still waits for a pacing slot that
