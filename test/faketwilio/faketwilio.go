@@ -4,8 +4,8 @@
 // paging envelope, and signed status callbacks and inbound SMS webhooks.
 //
 // Tests inject failures (throttling, outages, refused destinations, latency,
-// and a created message whose answer never arrives) and read back what was
-// accepted. It computes X-Twilio-Signature on its own, independently of the
+// and a created message whose answer never arrives), one by one or as a
+// random FaultPlan over a share of creates, and read back what was accepted. It computes X-Twilio-Signature on its own, independently of the
 // relay's twilio package, so each checks the other.
 package faketwilio
 
