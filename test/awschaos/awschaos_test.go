@@ -15,6 +15,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/dispatchrelay/dispatch-relay/lambdas/dynamo"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay/relaytest"
@@ -55,6 +59,19 @@ func storePlan() faultproxy.Plan {
 	return p
 }
 
+// patientRetries gives the DynamoDB client 10 attempts and no client-side
+// retry quota. With the SDK's defaults (3 attempts, a token bucket of 100
+// retries) three throttles in a row, or a burst of them, reach the caller as
+// a Transient error: 4 % throttling fails the contract suite's race rounds
+// about one run in three. The suite checks the store's semantics under
+// faults, so it runs with retries a production client should have too.
+func patientRetries(o *dynamodb.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = 10
+		so.RateLimiter = ratelimit.None
+	})
+}
+
 // TestStoreContractUnderFaults runs the Store contract suite against the
 // DynamoDB store through the fault proxy.
 func TestStoreContractUnderFaults(t *testing.T) {
@@ -63,7 +80,7 @@ func TestStoreContractUnderFaults(t *testing.T) {
 	}
 	t.Parallel()
 	proxy := faultproxy.Start(t, dynalite.Start(t), faultproxy.DynamoDB, faultproxy.Plan{})
-	client, err := dynamo.NewClient(t.Context(), proxy.URL())
+	client, err := dynamo.NewClient(t.Context(), proxy.URL(), patientRetries)
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
