@@ -69,10 +69,48 @@ cdk-app:
 FORCE:
 
 .PHONY: test
-test: deps build ## Run every test: Go (domain, adapters on dynalite/gofakes3, e2e, infra) and the CloudFront Function tests.
+test: deps build test-race ## Run every test: Go (domain, adapters on dynalite/gofakes3, e2e, infra) and the CloudFront Function tests.
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	node --test cloudfront-functions/
+
+# --- Proof harness (docs/reliability.md) --------------------------------------------
+# Packages run under the race detector once per `make test`: the domain, the stores,
+# the timers and the end-to-end suite.
+RACE_PKGS := ./lambdas/relay/... ./lambdas/memstore ./lambdas/boltstore ./lambdas/dynamo \
+	./lambdas/localtimer ./lambdas/sqstimer ./test/racetest ./test/e2e
+# Fuzz targets, package:function; `make fuzz` runs each for FUZZTIME.
+FUZZTIME ?= 15s
+FUZZ_TARGETS := \
+	./lambdas/httpapi:FuzzIncomingWebhook ./lambdas/httpapi:FuzzDeliveryWebhook \
+	./lambdas/httpapi:FuzzAuditQuery ./lambdas/httpapi:FuzzInternalJSON \
+	./lambdas/twilio:FuzzSignature ./lambdas/relay:FuzzParseReply \
+	./lambdas/datafile:FuzzParse
+
+.PHONY: test-race
+test-race: deps ## Run the domain, stores, timers and e2e under the race detector.
+	$(GO) test -race -count=1 $(RACE_PKGS)
+
+.PHONY: loadtest
+loadtest: ## Load the dev server and reconcile sent/Twilio/audit/store; knobs LOADTEST_* (docs/reliability.md).
+	$(GO) run ./test/loadtest/cmd/loadtest
+
+.PHONY: chaos
+chaos: test/node_modules/.installed ## Load under Twilio faults, a SIGKILL and store faults; knobs CHAOS_*, RELAY_CHAOS_STRICT=1.
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/chaos-aws.txt
+	-CHAOS_REPORT=$(abspath $(BUILD))/chaos-aws.txt $(GO) test -count=1 -run 'UnderFaults' ./test/awschaos
+	$(GO) run ./test/loadtest/cmd/loadtest -chaos -aws-report $(BUILD)/chaos-aws.txt
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 15s); the corpora also run in `make test`.
+	@set -e; for spec in $(FUZZ_TARGETS); do \
+		pkg=$${spec%%:*}; fn=$${spec##*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+.PHONY: coldstart
+coldstart: test/node_modules/.installed ## Measure Lambda init and first invocation vs hello-world aws-lambda-go, and binary sizes.
+	COLDSTART=1 $(GO) test -count=1 -run TestColdStart -v ./test/coldstart
 
 .PHONY: dev
 dev: ## Run the relay locally on the embedded store with the QuickDumpNow demo data.

@@ -4,8 +4,8 @@
 // paging envelope, and signed status callbacks and inbound SMS webhooks.
 //
 // Tests inject failures (throttling, outages, refused destinations, latency,
-// and a created message whose answer never arrives) and read back what was
-// accepted. It computes X-Twilio-Signature on its own, independently of the
+// and a created message whose answer never arrives), one by one or as a
+// random FaultPlan over a share of creates, and read back what was accepted. It computes X-Twilio-Signature on its own, independently of the
 // relay's twilio package, so each checks the other.
 package faketwilio
 
@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -104,6 +105,9 @@ type Server struct {
 	latency     time.Duration
 	dropAccept  int
 	stallAccept int
+	faults      FaultPlan
+	faultStats  FaultStats
+	rand        func() float64
 }
 
 // Option configures a Server.
@@ -143,6 +147,7 @@ func New(opts ...Option) (*Server, error) {
 		changed:    make(chan struct{}),
 		rejectTo:   map[string]Failure{},
 		outcomes:   map[string]outcome{},
+		rand:       mrand.Float64,
 	}
 	for _, o := range opts {
 		o(s)
@@ -221,6 +226,7 @@ func (s *Server) ClearFailures() {
 	s.failures = nil
 	s.rejectTo = map[string]Failure{}
 	s.dropAccept, s.stallAccept = 0, 0
+	s.faults = FaultPlan{}
 }
 
 // SetLatency delays every API request by d.
@@ -523,13 +529,18 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		validity = n
 	}
 
+	proceed, hang := s.applyFault(w, r)
+	if !proceed {
+		return
+	}
 	s.mu.Lock()
 	if f, ok := s.rejectTo[to]; ok {
 		s.mu.Unlock()
 		s.writeFailure(w, f)
 		return
 	}
-	now := s.now().UTC().Truncate(time.Second)
+	at := s.now().UTC()
+	now := at.Truncate(time.Second)
 	m := Message{
 		Sid:                 NewMessageSid(),
 		AccountSid:          s.accountSID,
@@ -543,6 +554,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		NumSegments:         segments(body),
 		DateCreated:         now,
 		DateUpdated:         now,
+		AcceptedAt:          at,
 	}
 	if from == "" {
 		// Sent through a Messaging Service: Twilio picks the sender later.
@@ -570,6 +582,11 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		case <-s.closing:
 		}
+	case hang > 0:
+		// A fault plan's accept-then-hang: stored, answered only after
+		// the client has given up.
+		s.wait(r.Context(), hang)
+		writeJSON(w, http.StatusCreated, m.wire())
 	default:
 		writeJSON(w, http.StatusCreated, m.wire())
 	}

@@ -28,6 +28,10 @@ type Message struct {
 	DateUpdated         time.Time `json:"date_updated"`
 	// DateSent is zero until the message is sent, as Twilio's date_sent is null.
 	DateSent time.Time `json:"date_sent,omitzero"`
+	// AcceptedAt is when the fake stored the message, to the nanosecond
+	// (DateCreated is truncated to the second, as Twilio's is), so load
+	// tools can measure failover lateness.
+	AcceptedAt time.Time `json:"accepted_at"`
 }
 
 // rfc2822 is the date layout of Twilio's JSON, always in GMT:

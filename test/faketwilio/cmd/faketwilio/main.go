@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/dispatchrelay/dispatch-relay/test/faketwilio"
 )
@@ -37,6 +38,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	sid := fs.String("account-sid", "AC00000000000000000000000000000000", "account sid to accept (alphanumeric)")
 	token := fs.String("auth-token", "fa4e0000000000000000000000000000", "auth token to accept and sign with (alphanumeric)")
 	step := fs.Duration("auto-progress", 0, "if set, move each message to sent and then delivered after this long each")
+	var plan faketwilio.FaultPlan
+	fs.Float64Var(&plan.Throttle, "fault-429", 0, "share of message creates answered 429")
+	fs.Float64Var(&plan.ServerError, "fault-500", 0, "share of message creates answered 500")
+	fs.Float64Var(&plan.Unavailable, "fault-503", 0, "share of message creates answered 503")
+	fs.Float64Var(&plan.HangRefused, "fault-hang", 0, "share of message creates held for -hang, then 504, nothing stored")
+	fs.Float64Var(&plan.HangAccepted, "fault-hang-accepted", 0, "share of message creates stored and answered after -hang")
+	fs.Float64Var(&plan.Slow, "fault-slow", 0, "share of message creates answered after -latency")
+	fs.DurationVar(&plan.Hang, "hang", 12*time.Second, "how long hung creates are held")
+	fs.DurationVar(&plan.Latency, "latency", 500*time.Millisecond, "delay of slow creates")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -51,6 +61,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	defer srv.Close()
+	if err := srv.SetFaults(plan); err != nil {
+		return fmt.Errorf("fault flags: %w", err)
+	}
 	fmt.Fprintf(stdout, "fake Twilio listening on %s\n", srv.URL())
 	fmt.Fprintf(stdout, "TWILIO_API_BASE_URL=%s TWILIO_ACCOUNT_SID=%s TWILIO_AUTH_TOKEN=%s\n", srv.URL(), srv.AccountSID(), srv.AuthToken())
 	fmt.Fprintf(stdout, "accepted messages: GET %s/_fake/messages\n", srv.URL())
