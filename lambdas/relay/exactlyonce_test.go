@@ -307,3 +307,43 @@ func TestDefectJ_AuditEventsSurviveAFailingLog(t *testing.T) {
 		}
 	}
 }
+
+// Found by `make chaos`: an operator acknowledges with the code while the
+// text is still on its way (the code proves they read it), and the sending
+// process dies before it stores Twilio's answer. The relay is settled, so the
+// text is not sent again, but its fate is still found out and audited.
+func TestAckedWhileInFlightThenSenderDiesIsSettled(t *testing.T) {
+	h := newHarness(t)
+	h.tolerate = true
+	var once sync.Once
+	h.sender.during = func(m relay.Message) {
+		if m.To != mainPhone {
+			return
+		}
+		once.Do(func() {
+			if got := h.text(mainPhone, qdnNumber, "1 OK").Reply; !strings.Contains(got, "Confirmed") {
+				t.Errorf("OK with the code while in flight answered %q", got)
+			}
+		})
+	}
+	h.faults.set(once2(func(r *relay.Relay) bool { return r.Attempts[0].MessageSid != "" },
+		func(*relay.Relay) error { return relay.Errorf(relay.Internal, "process killed") }), nil)
+	res, _ := h.inbound("SM000000000000000000000000000000b1", custPhone, "need a pickup")
+	h.sender.during = nil
+	h.advance(time.Minute)
+	r := h.relay(res.RelayID)
+	if a := r.Attempts[0]; a.MessageSid == "" || r.Status != relay.StatusAcked {
+		t.Fatalf("relay %s, attempt %+v; want acked with the text's sid found", r.Status, a.Outbound)
+	}
+	if n := len(h.sender.to(mainPhone)); n != 1 {
+		t.Errorf("primary got %d texts, want 1", n)
+	}
+	if ev := h.audit.of(relay.EventRouted); len(ev) != 1 || ev[0].OutboundSid != r.Attempts[0].MessageSid {
+		t.Errorf("routed events %+v, want one with the found sid", ev)
+	}
+}
+
+// once2 is once for hooks that must skip relays without attempts.
+func once2(cond func(r *relay.Relay) bool, f func(r *relay.Relay) error) func(r *relay.Relay) error {
+	return once(func(r *relay.Relay) bool { return len(r.Attempts) > 0 && cond(r) }, f)
+}

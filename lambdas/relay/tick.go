@@ -31,10 +31,15 @@ func (s *Service) HandleTick(ctx context.Context, tk Tick) error {
 }
 
 // needsCare reports whether anything but the current step is unfinished:
-// audit events to write or a customer reply owed.
+// audit events to write, an earlier step's text or a customer reply owed.
 func (r *Relay) needsCare() bool {
 	if len(r.Outbox) > 0 {
 		return true
+	}
+	for i := range r.Attempts {
+		if r.Attempts[i].Owed() {
+			return true
+		}
 	}
 	for i := range r.Replies {
 		if r.Replies[i].Owed() {
@@ -67,6 +72,17 @@ func (s *Service) wakeOnce(ctx context.Context, r Relay) error {
 	if err := s.resumeReplies(ctx, &r); err != nil {
 		return err
 	}
+	// Earlier steps whose text was still on its way when the relay moved on.
+	for i := 0; i+1 < len(r.Attempts); i++ {
+		o := &r.Attempts[i].Outbound
+		switch {
+		case !o.Owed():
+		case s.held(o, now):
+			return s.arm(ctx, &r, len(r.Attempts), o.LeaseUntil)
+		default:
+			return s.settleIntent(ctx, r, i+1)
+		}
+	}
 	a := r.Current()
 	switch {
 	case a == nil && r.Status == StatusPending:
@@ -82,6 +98,10 @@ func (s *Service) wakeOnce(ctx context.Context, r Relay) error {
 		return s.arm(ctx, &r, a.N, a.RetryAt)
 	case a.Owed() && (r.Status == StatusPending || a.Fallback):
 		return s.resume(ctx, r, a.N)
+	case a.Owed():
+		// The relay was settled (acknowledged) while this text's sender was
+		// gone: find out whether Twilio took it, never send it now.
+		return s.settleIntent(ctx, r, a.N)
 	case r.Status != StatusPending || a.Fallback:
 	case a.Delivery == DeliverySkipped:
 		_, _, err := s.advance(ctx, r, move{reason: ReasonSendFailed, actor: "system"}, stillAt(a.N))
@@ -136,5 +156,56 @@ func (s *Service) settleOutbox(ctx context.Context, r Relay) error {
 	if len(r.Outbox) > 0 {
 		return fmt.Errorf("audit log unavailable for %d events of relay %s", len(r.Outbox), r.ID)
 	}
+	return nil
+}
+
+// errSettled is the outcome recorded for a text that was never sent because
+// its relay moved on (acknowledged, or handed to someone else) first.
+var errSettled = Errorf(Permanent, "not sent: the relay moved on before the send completed")
+
+// settleIntent records what became of attempt n's owed text, whose sender
+// is gone, without sending it: the relay no longer waits on it. Found at
+// Twilio, it is recorded as sent (with its audit event); not found, as never
+// sent.
+func (s *Service) settleIntent(ctx context.Context, r Relay, n int) error {
+	now := s.now()
+	r, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
+		a := x.Attempt(n)
+		if a == nil || !s.resumable(&a.Outbound, now) {
+			return false, errNothing
+		}
+		s.takeOver(&a.Outbound, now)
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	a := *r.Attempt(n)
+	msg := Message{From: r.TenantNumber, To: a.Phone, Body: s.attemptBody(&r, a)}
+	sent, found, err := s.Sender.Lookup(ctx, msg, a.FirstTryAt)
+	if err != nil {
+		return Wrap(Transient, err, "look up an unsettled text")
+	}
+	var sendErr error
+	if !found {
+		sendErr = errSettled
+	}
+	done := now
+	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
+		xa := x.Attempt(n)
+		if xa == nil || xa.Tries != a.Tries || !xa.Owed() {
+			return false, nil
+		}
+		outcome(&xa.Outbound, sent, sendErr, done)
+		if sendErr != nil {
+			xa.Delivery = DeliverySkipped
+		}
+		x.Outbox = append(x.Outbox, s.sendEvent(x, *xa, sendErr, done))
+		return true, nil
+	})
+	if err != nil {
+		return notConflict(err)
+	}
+	s.flush(ctx, &stored)
 	return nil
 }
