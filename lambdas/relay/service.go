@@ -29,8 +29,11 @@ const (
 	DefaultOperatorReplyLimit = 120
 	// DefaultSendTimeout bounds one try of a send, Twilio's retries within it
 	// included. The intent's lease is this plus sendLeaseGrace: nobody else
-	// resumes a send before its sender has given up.
-	DefaultSendTimeout = 20 * time.Second
+	// resumes a send before its sender has given up. It is below the 15 s
+	// Twilio gives a webhook before calling the Fallback URL, so a hung send
+	// never makes the webhook itself fail; the timer tries again (looking the
+	// text up first).
+	DefaultSendTimeout = 10 * time.Second
 	sendLeaseGrace     = 5 * time.Second
 	// sendRetries is how many timer-driven tries a transiently failing send
 	// gets after the first before the relay moves on.
