@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -298,8 +299,17 @@ func TestDefectJ_AuditEventsSurviveAFailingLog(t *testing.T) {
 		t.Fatalf("OK answered %q", got)
 	}
 	h.advance(2 * time.Minute)
+	// Another process (a fresh Service on the same store) finds nothing left to write.
+	other := &relay.Service{Store: h.store, Sender: h.sender, Timer: h.timer, Audit: h.audit, Now: h.clock.Now,
+		Log: slog.New(slog.DiscardHandler)}
+	before := h.audit.writes
+	must(t, other.HandleTick(context.Background(), relay.Tick{Kind: relay.TickAckTimeout, TenantID: "qdn",
+		RelayID: res.RelayID, Attempt: 3, Due: h.clock.Now()}))
 	if r := h.relay(res.RelayID); len(r.Outbox) != 0 {
-		t.Errorf("relay keeps %d events in its outbox, want 0", len(r.Outbox))
+		t.Errorf("relay keeps %d events in its outbox after another process's tick, want 0", len(r.Outbox))
+	}
+	if h.audit.writes == before {
+		t.Errorf("the other process wrote no event; it cannot know they were stored")
 	}
 	for _, ev := range []string{relay.EventForwarded, relay.EventAcked} {
 		if len(h.audit.of(ev)) == 0 {

@@ -198,6 +198,7 @@ func newHarness(t *testing.T) *harness {
 	h.faults = &faultStore{Store: h.store}
 	h.svc = &relay.Service{Store: h.faults, Sender: h.sender, Timer: h.timer, Audit: h.audit, Metrics: h.metrics,
 		Now: h.clock.Now, Log: slog.New(slog.DiscardHandler),
+		Sleep: func(_ context.Context, d time.Duration) error { h.clock.Set(h.clock.Now().Add(d)); return nil },
 		CallbackURL: func(tenant, id string, n int) string {
 			return fmt.Sprintf("https://relay.example/api/sms/delivery?tenant=%s&relay=%s&attempt=%d", tenant, id, n)
 		}}

@@ -75,6 +75,8 @@ type InboundResult struct {
 	RelayID  string
 	// Reply, when set, is texted back to the sender in the webhook's TwiML.
 	Reply string
+	// acted says an operator's ack or pass took effect (its answer is a confirmation).
+	acted bool
 }
 
 // HandleInbound routes one inbound text: an operator's text is a reply (ack,

@@ -20,9 +20,11 @@ func (s *Service) operatorText(ctx context.Context, t Tenant, op Operator, in In
 	if err != nil {
 		return res, err
 	}
-	// Operators' answers have their own, generous cap: it only breaks a loop
-	// with an auto-responder, never a busy operator's confirmations.
-	if reply != "" && !s.take(ctx, "opreply:"+t.ID+":"+op.Phone, s.settings().operatorReplyLimit) {
+	// A confirmation answers an ack or a pass that took effect: each needs a
+	// relay of its own, so they cannot loop and are never capped. Other
+	// answers (usage, "who has it") have a generous cap against a loop
+	// with an auto-responder.
+	if reply != "" && !res.acted && !s.take(ctx, "opreply:"+t.ID+":"+op.Phone, s.settings().operatorReplyLimit) {
 		s.log().WarnContext(ctx, "automatic reply to operator suppressed", "to", MaskPhone(op.Phone))
 		reply = ""
 	}
@@ -133,7 +135,7 @@ func (s *Service) operatorReply(ctx context.Context, t Tenant, op Operator, in I
 	// A retried webhook: find the effect of its first try.
 	for i := range open {
 		if done, answer := s.effectOf(ctx, t, open[i].relay, in.MessageSid); done {
-			res.RelayID = open[i].relay.ID
+			res.RelayID, res.acted = open[i].relay.ID, true
 			return answer, nil
 		}
 	}
@@ -193,6 +195,7 @@ func (s *Service) operatorReply(ctx context.Context, t Tenant, op Operator, in I
 			}
 			return "", err
 		}
+		res.acted = true
 		return fmt.Sprintf("Confirmed: %s is yours.", got.CustomerName), nil
 	case ReplyPass:
 		if !mine {
@@ -206,6 +209,7 @@ func (s *Service) operatorReply(ctx context.Context, t Tenant, op Operator, in I
 			}
 			return "", err
 		}
+		res.acted = true
 		return passed(next), nil
 	}
 	// Two-way text: relayed to the customer from the business number.

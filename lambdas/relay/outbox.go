@@ -9,28 +9,56 @@ import (
 const auditRetry = 5 * time.Second
 
 // flush writes r's outbox, the audit events stored with the state changes
-// they record, to the audit log. Events keep their ids, so writing one twice
-// (after a crash, or by two processes) stores it once. Events written here
-// leave r's in-memory outbox, so the next write of r drops them; events left
-// (a failed or cut-off write) are written again by the relay's next tick.
-func (s *Service) flush(ctx context.Context, r *Relay) {
+// they record, to the audit log and reports how many it wrote. Events keep
+// their ids, so writing one twice (after a crash, or by two processes)
+// stores it once; events this process already wrote are skipped. Written
+// events leave r's in-memory outbox, so the next write of r drops them;
+// events left (a failed or cut-off write) are written again by the relay's
+// next tick.
+func (s *Service) flush(ctx context.Context, r *Relay) int {
 	if len(r.Outbox) == 0 || s.Audit == nil {
-		return
+		return 0
 	}
-	fs := make([]func() error, len(r.Outbox))
-	for i, e := range r.Outbox {
+	var todo []AuditEvent
+	for _, e := range r.Outbox {
+		if !s.wasWritten(e.ID) {
+			todo = append(todo, e)
+		}
+	}
+	fs := make([]func() error, len(todo))
+	for i, e := range todo {
 		fs[i] = func() error { return s.Audit.Record(ctx, e) }
 	}
 	var left []AuditEvent
+	wrote := 0
 	for i, err := range parallel(fs...) {
+		e := todo[i]
 		if err != nil {
-			e := r.Outbox[i]
 			s.log().WarnContext(ctx, "audit write failed; kept in the relay's outbox", "event", e.Event,
 				"message_sid", e.MessageSid, "tenant", e.TenantID, "err", err)
 			left = append(left, e)
+			continue
 		}
+		wrote++
+		s.markWritten(e.ID)
 	}
 	r.Outbox = left
+	return wrote
+}
+
+func (s *Service) wasWritten(id string) bool {
+	s.writtenMu.Lock()
+	defer s.writtenMu.Unlock()
+	return s.written[id]
+}
+
+func (s *Service) markWritten(id string) {
+	s.writtenMu.Lock()
+	defer s.writtenMu.Unlock()
+	if s.written == nil || len(s.written) >= maxWritten {
+		s.written = map[string]bool{}
+	}
+	s.written[id] = true
 }
 
 // record writes an audit event that belongs to no relay state change (a

@@ -45,6 +45,12 @@ const (
 	// ambiguity: a bare "OK" while holding two relays sent less than this
 	// apart asks for the code instead of guessing.
 	ambiguity = 30 * time.Second
+	// inPlace: a tick that comes less than this before a window ends (the
+	// window starts when Twilio accepts, a moment after the tick was armed)
+	// waits for it rather than arming another tick.
+	inPlace = time.Second
+	// maxWritten bounds the ids of audit events remembered as written.
+	maxWritten = 20000
 )
 
 // Service runs relays: it routes inbound texts, forwards them, arms timers,
@@ -67,8 +73,9 @@ type Service struct {
 	Metrics   Metrics // optional
 	Log       *slog.Logger
 
-	// Now and NewID are injected so tests control time and ids.
+	// Now, Sleep and NewID are injected so tests control time and ids.
 	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 	NewID func() string
 	// CallbackURL returns the StatusCallback URL of an attempt; nil or "" means none.
 	CallbackURL func(tenantID, relayID string, attempt int) string
@@ -89,6 +96,11 @@ type Service struct {
 
 	once sync.Once
 	cfg  settings
+
+	// written remembers audit events this process stored, so a relay's
+	// last tick does not write them again.
+	writtenMu sync.Mutex
+	written   map[string]bool
 }
 
 // settings are the tunables with their defaults applied, computed once.
@@ -147,6 +159,21 @@ func (s *Service) now() time.Time {
 		return s.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// sleep waits d or until ctx is done.
+func (s *Service) sleep(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func (s *Service) newID() string {

@@ -107,7 +107,14 @@ func (s *Service) wakeOnce(ctx context.Context, r Relay) error {
 		_, _, err := s.advance(ctx, r, move{reason: ReasonSendFailed, actor: "system"}, stillAt(a.N))
 		return err
 	case a.Accepted() && now.Before(a.Due(r.AckTimeout)):
-		return s.arm(ctx, &r, a.N, a.Due(r.AckTimeout))
+		wait := a.Due(r.AckTimeout).Sub(now)
+		if wait > inPlace {
+			return s.arm(ctx, &r, a.N, a.Due(r.AckTimeout))
+		}
+		if err := s.sleep(ctx, wait); err != nil {
+			return err
+		}
+		return errAgain
 	case a.Accepted():
 		_, _, err := s.advance(ctx, r, move{reason: ReasonNoAck, actor: "timer"}, stillAt(a.N))
 		return err
@@ -146,7 +153,10 @@ func (s *Service) settleOutbox(ctx context.Context, r Relay) error {
 		return nil
 	}
 	before := len(r.Outbox)
-	s.flush(ctx, &r)
+	wrote := s.flush(ctx, &r)
+	if wrote == 0 && len(r.Outbox) == 0 {
+		return nil // this process wrote them already; they stay in the item, harmlessly
+	}
 	if len(r.Outbox) == before {
 		return fmt.Errorf("audit log unavailable for relay %s", r.ID)
 	}
@@ -158,6 +168,9 @@ func (s *Service) settleOutbox(ctx context.Context, r Relay) error {
 	}
 	return nil
 }
+
+// errAgain makes wake re-read the relay and decide again.
+var errAgain = Errorf(Conflict, "decide again")
 
 // errSettled is the outcome recorded for a text that was never sent because
 // its relay moved on (acknowledged, or handed to someone else) first.
