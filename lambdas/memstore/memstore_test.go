@@ -11,3 +11,7 @@ import (
 func TestContract(t *testing.T) {
 	relaytest.TestStore(t, func(*testing.T) relay.Store { return memstore.New() })
 }
+
+func TestRelayLister(t *testing.T) {
+	relaytest.TestRelayLister(t, func(*testing.T) relaytest.ListingStore { return memstore.New() })
+}
