@@ -19,6 +19,9 @@ type Dev struct {
 	CORSOrigins   []string
 	LogLevel      slog.Level
 	Twilio        Twilio
+	// WebDir holds the built dashboard (make web); "" means look for
+	// build/web in the working directory and the repository above it.
+	WebDir string
 }
 
 // Twilio is how to reach Twilio; an empty AccountSID means the sandbox.
@@ -69,6 +72,7 @@ func LoadDev(getenv func(string) string) (Dev, error) {
 		APIToken:      strings.TrimSpace(getenv(EnvAPIToken)),
 		PublicBaseURL: strings.TrimRight(strings.TrimSpace(getenv(EnvPublicBaseURL)), "/"),
 		CORSOrigins:   splitList(getenv(EnvCORSOrigins)),
+		WebDir:        strings.TrimSpace(getenv(EnvWebDir)),
 		Twilio: Twilio{
 			AccountSID:         strings.TrimSpace(getenv(EnvTwilioAccountSID)),
 			AuthToken:          strings.TrimSpace(getenv(EnvTwilioAuthToken)),

@@ -16,6 +16,8 @@ const (
 	EnvAPIToken = "RELAY_API_TOKEN"
 	// EnvPublicBaseURL is the public URL Twilio signs (the CloudFront URL on AWS).
 	EnvPublicBaseURL = "PUBLIC_BASE_URL"
+	// EnvWebDir is the dev server's folder of built dashboard files (make web).
+	EnvWebDir = "RELAY_WEB_DIR"
 	// EnvCORSOrigins is the comma-separated allow-list of dashboard origins.
 	EnvCORSOrigins = "RELAY_CORS_ORIGINS"
 	// EnvTwilioAccountSID is the dev server's Twilio Account SID.

@@ -48,9 +48,13 @@ type Exporter func(ctx context.Context, w io.Writer, tenantID string, since, unt
 
 // Config wires the handler.
 type Config struct {
-	Service   *relay.Service
-	Store     relay.Store
-	Audit     relay.AuditReader
+	Service *relay.Service
+	Store   relay.Store
+	Audit   relay.AuditReader
+	// Relays lists relays for the dashboard; nil answers 501.
+	Relays relay.RelayLister
+	// Track signs and checks the customer tracking links; nil answers 501.
+	Track     *TrackSigner
 	Export    Exporter
 	Signature SignatureVerifier
 	Auth      Authenticator
@@ -94,6 +98,10 @@ func New(cfg Config) http.Handler {
 	h.mux.HandleFunc("POST /api/sms/audit", h.authed(h.postAudit))
 	h.mux.HandleFunc("GET /api/sms/audit", h.authed(h.getAudit))
 	h.mux.HandleFunc("GET /api/sms/audit/export", h.authed(h.export))
+	h.mux.HandleFunc("GET /api/sms/relays", h.authed(h.listRelays))
+	h.mux.HandleFunc("GET /api/sms/relays/{id}", h.authed(h.getRelay))
+	h.mux.HandleFunc("GET /api/track", h.track)
+	h.mux.HandleFunc("GET /api/track/link", h.authed(h.trackLink))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})
@@ -109,6 +117,27 @@ var routes = map[string]string{
 	"/api/sms/ack":          "POST",
 	"/api/sms/audit":        "GET, POST",
 	"/api/sms/audit/export": "GET",
+	"/api/sms/relays":       "GET",
+	"/api/track":            "GET",
+	"/api/track/link":       "GET",
+}
+
+// routePrefixes lists the methods of paths with a trailing path parameter.
+var routePrefixes = map[string]string{
+	"/api/sms/relays/": "GET",
+}
+
+// allowOf returns the methods of path's route, if it has one.
+func allowOf(path string) (string, bool) {
+	if allow, ok := routes[path]; ok {
+		return allow, true
+	}
+	for prefix, allow := range routePrefixes {
+		if rest, ok := strings.CutPrefix(path, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
+			return allow, true
+		}
+	}
+	return "", false
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -135,7 +164,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(sw, http.StatusForbidden, "requests must come through the relay's public URL")
 		return
 	}
-	if allow, ok := routes[r.URL.Path]; ok && !strings.Contains(allow, r.Method) {
+	if allow, ok := allowOf(r.URL.Path); ok && !strings.Contains(allow, r.Method) {
 		sw.Header().Set("Allow", allow+", OPTIONS")
 		writeError(sw, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+allow)
 		return
@@ -162,7 +191,7 @@ func (h *handler) cors(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) preflight(w http.ResponseWriter, r *http.Request) {
-	allow, ok := routes[r.URL.Path]
+	allow, ok := allowOf(r.URL.Path)
 	if !ok {
 		writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
 		return

@@ -31,8 +31,15 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	var track *httpapi.TrackSigner
+	if app.OriginVerify != "" {
+		// Tracking links are signed with a key derived from the origin-verify
+		// secret: random, already loaded, and never sent to a browser.
+		track = httpapi.NewTrackSigner(app.OriginVerify, cfg.PublicBaseURL)
+	}
 	h := httpapi.New(httpapi.Config{
 		Service: app.Service, Store: app.Store, Audit: app.Audit, Export: awsapp.Exporter(app.Audit),
+		Relays: app.Store, Track: track,
 		// Signatures are checked against the public CloudFront URL Twilio calls.
 		Signature: twilio.Verifier{Validator: twilio.NewValidator(app.Twilio.AuthToken, app.Twilio.AuthTokenSecondary),
 			BaseURL: cfg.PublicBaseURL},

@@ -123,10 +123,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	validator := twilio.NewValidator(signToken, secondToken)
 
+	trackKey, err := persistedSecret(filepath.Join(cfg.StateDir, "track-key"), "")
+	if err != nil {
+		return err
+	}
 	svc := &relay.Service{Store: store, Sender: sender, Timer: timer, Audit: audit, Metrics: logMetrics{log}, Log: log,
 		CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
 	api := httpapi.New(httpapi.Config{
 		Service: svc, Store: store, Audit: audit, Version: version, Log: log,
+		Relays: store, Track: httpapi.NewTrackSigner(trackKey, cfg.PublicBaseURL),
 		Export: func(ctx context.Context, w io.Writer, tenant string, since, until time.Time) error {
 			recs, err := s3audit.Export(ctx, audit, tenant, since, until)
 			if err != nil {
@@ -138,8 +143,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Auth:        httpapi.Tokens{Admin: apiToken},
 		CORSOrigins: cfg.CORSOrigins,
 	})
+	webDir := findWebDir(cfg.WebDir)
 	mux := http.NewServeMux()
-	mux.Handle("/", api)
+	mux.Handle("/api/", api)
+	mux.Handle("/", webHandler(webDir))
 	if sandbox != nil {
 		mux.Handle("GET /dev/outbox", sandbox)
 	}
@@ -163,6 +170,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		_ = os.WriteFile(filepath.Join(cfg.StateDir, "dev.json"), b, 0o600)
 	}
 	banner(stdout, cfg, file, source, apiToken, signToken, sandbox != nil, len(timer.Pending()))
+	if webDir == "" {
+		log.Warn("dashboard not built: / answers a page that says so; run make web", "env", config.EnvWebDir)
+	}
 
 	go func() {
 		// A tick that started finishes on its own budget, so a shutdown never
@@ -228,6 +238,10 @@ func banner(w io.Writer, cfg config.Dev, f datafile.File, source, apiToken, sign
 	fmt.Fprintf(w, "  admin token    %s  (Authorization: Bearer, all tenants)\n", apiToken)
 	for _, t := range f.Tenants {
 		fmt.Fprintf(w, "  tenant %-8s %s  numbers %s  token %s\n", t.ID, t.Name, strings.Join(t.Numbers, ","), httpapi.TenantToken(apiToken, t.ID))
+	}
+	for _, t := range f.Tenants {
+		// The token travels in the fragment, which browsers never send to the server.
+		fmt.Fprintf(w, "  dashboard      %s/#access_token=%s  (%s; signs in)\n", cfg.PublicBaseURL, httpapi.TenantToken(apiToken, t.ID), t.ID)
 	}
 	fmt.Fprintf(w, "  try            make sms FROM=+16195551234 BODY=\"need a pickup\"\n\n")
 }
