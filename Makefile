@@ -47,9 +47,10 @@ test: deps build ## Run every test: Go (domain, adapters on dynalite/gofakes3, e
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	node --test cloudfront-functions/
+	$(MAKE) --no-print-directory test-browser
 
 .PHONY: dev
-dev: ## Run the relay locally on the embedded store with the QuickDumpNow demo data.
+dev: web ## Run the relay locally on the embedded store with the QuickDumpNow demo data (dashboard at /).
 	$(GO) run ./lambdas/cmd/devserver
 
 .PHONY: sms
@@ -65,6 +66,33 @@ lint: ## gofmt check and go vet.
 bench: ## Run the benchmarks (see docs/benchmarks.md).
 	$(GO) test -run '^$$' -bench . -benchmem ./lambdas/...
 
+# --- Dashboard (web/) and its browser tests (test/browser/) -----------------------
+WEB_SRC := $(shell find web -type f -not -path '*/node_modules/*' 2>/dev/null) package-lock.json
+
+.PHONY: web
+web: $(BUILD)/web/.built ## Build the dashboard and tracking page into build/web (esbuild, reproducible).
+
+$(BUILD)/web/.built: node_modules/.installed $(WEB_SRC)
+	node web/build.mjs $(BUILD)/web
+	@touch $@
+
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium for the browser tests when it is missing.
+	@command -v $(CHROMIUM) >/dev/null || { apt-get update && apt-get install -y chromium; }
+
+.PHONY: test-browser
+test-browser: web chromium test/node_modules/.installed ## Browser tests: playwright-core drives headless chromium against the dev server binary and the fake Twilio.
+	@mkdir -p $(BUILD)/bin
+	$(GO) build -o $(BUILD)/bin/devserver ./lambdas/cmd/devserver
+	$(GO) build -o $(BUILD)/bin/faketwilio ./test/faketwilio/cmd/faketwilio
+	CHROMIUM=$(CHROMIUM) node --test --test-concurrency=1 test/browser/
+
+.PHONY: screenshots
+screenshots: ## Refresh the dashboard screenshots in docs/ (runs the browser tests with SCREENSHOTS=1).
+	SCREENSHOTS=1 $(MAKE) --no-print-directory test-browser
+
 # --- CDK (infra/, docs/deploy.md) -------------------------------------------------
 CDK      := npx --no-install cdk
 STACK    := DispatchRelay
@@ -75,7 +103,7 @@ CDK_ARGS ?=
 HAVE_AWS := $(if $(OFFLINE),,$(strip $(AWS_ACCESS_KEY_ID)$(AWS_PROFILE)$(AWS_WEB_IDENTITY_TOKEN_FILE)$(AWS_CONTAINER_CREDENTIALS_FULL_URI)$(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)$(wildcard $(HOME)/.aws/credentials $(HOME)/.aws/config)))
 
 .PHONY: synth
-synth: node_modules/.installed build ## Synthesize the template into cdk.out/ (offline: no AWS credentials, no lookups; cdk-nag runs).
+synth: node_modules/.installed build web ## Synthesize the template into cdk.out/ (offline: no AWS credentials, no lookups; cdk-nag runs).
 	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet $(CDK_ARGS) $(STACK)
 	@echo "wrote cdk.out/$(STACK).template.json"
 
