@@ -153,6 +153,15 @@ type relayDetail struct {
 	Notes    []relay.AuditEvent `json:"notes"`
 	Timeline []timelineEntry    `json:"timeline"`
 	Thread   []relaySummary     `json:"thread"`
+	// Operators are the relay's chain with names, for the Reassign choice.
+	Operators []operatorRef `json:"operators"`
+}
+
+// operatorRef names an operator without the phone.
+type operatorRef struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Active bool   `json:"active"`
 }
 
 // maxRelayEvents bounds the audit events read for one relay's detail.
@@ -176,7 +185,12 @@ func (h *handler) getRelay(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	d := relayDetail{relaySummary: summarize(rel, now), Events: []relay.AuditEvent{}, Replies: []relay.AuditEvent{},
-		Notes: []relay.AuditEvent{}, Thread: []relaySummary{}}
+		Notes: []relay.AuditEvent{}, Thread: []relaySummary{}, Operators: []operatorRef{}}
+	for _, id := range rel.Chain {
+		if op, err := h.cfg.Store.Operator(r.Context(), rel.TenantID, id); err == nil {
+			d.Operators = append(d.Operators, operatorRef{ID: op.ID, Name: op.Name, Active: op.Active})
+		}
+	}
 	if h.cfg.Audit != nil {
 		q := relay.AuditQuery{TenantID: rel.TenantID, MessageSid: rel.ID, Limit: 200}
 		if !rel.ReceivedAt.IsZero() {

@@ -178,9 +178,9 @@ test('insights: the three charts render', async () => {
     assert.ok(box && box.width > 200 && box.height > 100, `${title} canvas ${JSON.stringify(box)}`);
   }
   // The numbers behind the charts: one acknowledgement, two passes.
-  const ack = await page.getByRole('table', { name: 'Time to acknowledge numbers' }).locator('thead th').allInnerTexts();
-  assert.ok(ack.some((h) => h.endsWith(' p50')) && ack.some((h) => h.endsWith(' p90')), `ack columns ${ack}`);
-  const failovers = await page.getByRole('table', { name: 'Failovers per day numbers' }).locator('tbody td').allInnerTexts();
+  const ack = await page.locator('table[aria-label="Time to acknowledge numbers"] thead th').allTextContents();
+  assert.ok(ack.includes('sergio_backup p50') && ack.includes('sergio_backup p90'), `ack columns ${ack}`);
+  const failovers = await page.locator('table[aria-label="Failovers per day numbers"] tbody td').allTextContents();
   assert.ok(failovers.map(Number).reduce((a, b) => a + b, 0) >= 1, `failovers ${failovers}`);
   await env.shot(page, 'insights');
 });
@@ -237,11 +237,19 @@ test('390 px wide: no sideways scrolling, actions reachable', async () => {
   }
   assert.ok(await overflow() <= 0, `timeline scrolls sideways by ${await overflow()} px`);
   await env.shot(p, 'phone-timeline');
+  const wide = () => p.evaluate(() => [...document.querySelectorAll('body *')]
+    .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.closest('.table-wrap'))
+    .slice(0, 5).map((e) => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right)));
   for (const view of ['Audit', 'Insights']) {
     await p.getByRole('link', { name: view }).click();
     await p.getByRole('heading', { name: view, level: 2 }).waitFor();
+    if (view === 'Audit') {
+      await p.getByRole('button', { name: 'Search' }).click();
+      await p.getByRole('table', { name: 'Audit records' }).waitFor();
+    }
     if (view === 'Insights') await p.locator('#chart-ack canvas').waitFor();
-    assert.ok(await overflow() <= 0, `${view} scrolls sideways by ${await overflow()} px`);
+    assert.ok(await overflow() <= 0, `${view} scrolls sideways by ${await overflow()} px: ${await wide()}`);
+    await env.shot(p, 'phone-' + view.toLowerCase());
   }
   await ctx.close();
 });

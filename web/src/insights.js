@@ -8,7 +8,10 @@ import { get, qs } from './api.js';
 
 const DAYS = 14;
 const MAX_RECORDS = 20000;
-const FAILOVER_REASONS = new Set(['no_ack_timeout', 'delivery_failed', 'send_failed', 'repeat_chain', 'operator_pass']);
+// A failover is a relay moving on to the next person: no ack in time, a
+// failed delivery or send, another pass over the chain, or a hand-off (PASS
+// or "Pass to next"). A reassignment to a chosen operator is not one.
+const FAILOVER_REASONS = new Set(['no_ack_timeout', 'delivery_failed', 'send_failed', 'repeat_chain', 'operator_pass', 'manual_forward']);
 const COLORS = ['#1f6feb', '#d1242f', '#1a7f37', '#9a6700', '#8250df', '#bf3989', '#0a7ea4', '#57606a'];
 
 function dayOf(ts) { return ts.slice(0, 10); }
@@ -26,11 +29,15 @@ export function summarize(records, days) {
   const ack = new Map(); // operator → day → [seconds]
   const failovers = new Map(days.map((d) => [d, 0]));
   const exhausted = new Map(days.map((d) => [d, 0]));
+  const holder = new Map(); // message sid → operator texted last
   for (const r of records) {
+    if ((r.event === 'routed' || r.event === 'forwarded') && r.routed_to_operator) holder.set(r.message_sid, r.routed_to_operator);
     const d = dayOf(r.timestamp);
     if (!failovers.has(d)) continue;
     if (r.event === 'acked') {
-      const op = r.routed_to_operator || 'unknown';
+      // An ack through the API names the dispatcher; the chart is per operator who held it.
+      let op = r.routed_to_operator || '';
+      if (!op || op.startsWith('api:')) op = holder.get(r.message_sid) || op || 'unknown';
       if (!ack.has(op)) ack.set(op, new Map());
       const m = ack.get(op);
       if (!m.has(d)) m.set(d, []);

@@ -131,7 +131,7 @@ function Timeline({ id, onChanged, onClose }) {
       .catch(() => setOperators([]));
   }, []);
 
-  const choices = operators.length ? operators : (relay ? [...new Set(relay.chain || [])].map((o) => ({ id: o, name: o })) : []);
+  const choices = operators.length ? operators : (relay ? (relay.operators || []).map((o) => ({ id: o.id, name: o.name || o.id })) : []);
   useEffect(() => { if (!target && choices.length) setTarget(choices[0].id); }, [choices.length]);
 
   const act = async (what, fn) => {
