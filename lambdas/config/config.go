@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +49,8 @@ type Lambda struct {
 	OriginVerifySecretARN string
 	TenantClaim           string
 	TwilioAPIBaseURL      string
+	// DashboardSignIn is the dashboard's sign-in configuration (a JSON object), or "".
+	DashboardSignIn string
 }
 
 // problems collects every configuration error so one run reports them all.
@@ -113,7 +116,7 @@ func LoadLambda(getenv func(string) string, names []string) (Lambda, error) {
 	}
 	get := func(name string) string {
 		v := strings.TrimSpace(getenv(name))
-		if v == "" && need[name] && name != EnvCORSOrigins && name != EnvLogLevel {
+		if v == "" && need[name] && name != EnvCORSOrigins && name != EnvLogLevel && name != EnvDashboardSignIn {
 			p.add("%s is required", name)
 		}
 		return v
@@ -128,6 +131,13 @@ func LoadLambda(getenv func(string) string, names []string) (Lambda, error) {
 		OriginVerifySecretARN: get(EnvOriginVerifySecretARN),
 		TenantClaim:           orDefault(get(EnvTenantClaim), DefaultTenantClaim),
 		TwilioAPIBaseURL:      strings.TrimRight(orDefault(getenv(EnvTwilioAPIBaseURL), DefaultTwilioBaseURL), "/"),
+		DashboardSignIn:       get(EnvDashboardSignIn),
+	}
+	if c.DashboardSignIn != "" {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(c.DashboardSignIn), &obj); err != nil {
+			p.add("%s must be a JSON object", EnvDashboardSignIn)
+		}
 	}
 	if c.PublicBaseURL != "" {
 		checkURL(&p, EnvPublicBaseURL, c.PublicBaseURL)

@@ -54,7 +54,10 @@ type Config struct {
 	// Relays lists relays for the dashboard; nil answers 501.
 	Relays relay.RelayLister
 	// Track signs and checks the customer tracking links; nil answers 501.
-	Track     *TrackSigner
+	Track *TrackSigner
+	// SignIn is what GET /api/auth/config tells the dashboard about signing
+	// in (a JSON object); nil means the bearer-token form.
+	SignIn    json.RawMessage
 	Export    Exporter
 	Signature SignatureVerifier
 	Auth      Authenticator
@@ -101,6 +104,7 @@ func New(cfg Config) http.Handler {
 	h.mux.HandleFunc("GET /api/sms/relays", h.authed(h.listRelays))
 	h.mux.HandleFunc("GET /api/sms/relays/{id}", h.authed(h.getRelay))
 	h.mux.HandleFunc("GET /api/track", h.track)
+	h.mux.HandleFunc("GET /api/auth/config", h.signInConfig)
 	h.mux.HandleFunc("GET /api/track/link", h.authed(h.trackLink))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
@@ -120,6 +124,7 @@ var routes = map[string]string{
 	"/api/sms/relays":       "GET",
 	"/api/track":            "GET",
 	"/api/track/link":       "GET",
+	"/api/auth/config":      "GET",
 }
 
 // routePrefixes lists the methods of paths with a trailing path parameter.

@@ -283,3 +283,14 @@ func timeline(r relay.Relay, events []relay.AuditEvent) []timelineEntry {
 	slices.SortStableFunc(out, func(a, b timelineEntry) int { return a.At.Compare(b.At) })
 	return out
 }
+
+// signInConfig answers GET /api/auth/config: how the dashboard signs in
+// (public: it holds only the hosted UI's address and the app client id).
+func (h *handler) signInConfig(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if len(h.cfg.SignIn) == 0 {
+		_, _ = w.Write([]byte(`{"auth":"token"}` + "\n"))
+		return
+	}
+	_, _ = w.Write(append(append([]byte{}, h.cfg.SignIn...), '\n'))
+}

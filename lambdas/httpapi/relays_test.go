@@ -283,3 +283,27 @@ func TestTracking(t *testing.T) {
 		}
 	})
 }
+
+func TestSignInConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		signIn string
+		want   string
+	}{
+		{"dev server: token form", "", `{"auth":"token"}`},
+		{"cognito", `{"auth":"cognito","domain":"https://x.auth.us-east-1.amazoncognito.com","clientId":"abc"}`,
+			`{"auth":"cognito","domain":"https://x.auth.us-east-1.amazoncognito.com","clientId":"abc"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *httpapi.Config) {
+				if tc.signIn != "" {
+					c.SignIn = json.RawMessage(tc.signIn)
+				}
+			})
+			w := e.do(jsonReq("GET", "/api/auth/config", "", ""))
+			if w.Code != 200 || strings.TrimSpace(w.Body.String()) != tc.want || w.Header().Get("Content-Type") != "application/json" {
+				t.Errorf("got %d %q %s, want 200 %s", w.Code, w.Body, w.Header().Get("Content-Type"), tc.want)
+			}
+		})
+	}
+}

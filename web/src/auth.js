@@ -1,14 +1,14 @@
-// Sign-in. The dev server (config.json {"auth":"token"}) takes a bearer
-// token, typed in or handed over in the URL fragment (#access_token=...) by
-// the link the dev server prints. On AWS (config.json {"auth":"cognito",
-// ...}) the Cognito Hosted UI signs in with the authorization code flow and
+// Sign-in. GET /api/auth/config says how. The dev server ({"auth":"token"})
+// takes a bearer token, typed in or handed over in the URL fragment
+// (#access_token=...) by the link the dev server prints. On AWS
+// ({"auth":"cognito", "domain", "clientId", "redirectUri"}) the Cognito Hosted UI signs in with the authorization code flow and
 // PKCE (RFC 7636); the ID token, which carries the tenant claim, is the
 // bearer token.
 const KEY = 'dispatch-relay.token';
 
 export async function loadConfig() {
   try {
-    const res = await fetch('/config.json', { cache: 'no-cache' });
+    const res = await fetch('/api/auth/config', { cache: 'no-cache' });
     if (res.ok) return await res.json();
   } catch { /* no config: the dev server's token sign-in */ }
   return { auth: 'token' };

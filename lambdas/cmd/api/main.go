@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -39,7 +40,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	h := httpapi.New(httpapi.Config{
 		Service: app.Service, Store: app.Store, Audit: app.Audit, Export: awsapp.Exporter(app.Audit),
-		Relays: app.Store, Track: track,
+		Relays: app.Store, Track: track, SignIn: signIn(cfg.DashboardSignIn),
 		// Signatures are checked against the public CloudFront URL Twilio calls.
 		Signature: twilio.Verifier{Validator: twilio.NewValidator(app.Twilio.AuthToken, app.Twilio.AuthTokenSecondary),
 			BaseURL: cfg.PublicBaseURL},
@@ -51,4 +52,12 @@ func run(ctx context.Context, getenv func(string) string) error {
 	})
 	lambda.StartWithOptions(apigw.Handler(h), lambda.WithContext(ctx))
 	return nil
+}
+
+// signIn returns the dashboard's sign-in configuration, or nil for the token form.
+func signIn(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
 }

@@ -41,8 +41,7 @@ func isFile(p string) bool {
 
 // webHandler serves the dashboard and the tracking page from the built
 // files, as CloudFront does from the site bucket: /track and /track/ are
-// /track/index.html (the CloudFront Function's rewrite), /config.json says
-// how to sign in. Without a build it answers a page that says how to make one.
+// /track/index.html (the CloudFront Function's rewrite). Without a build it answers a page that says how to make one.
 func webHandler(dir string) http.Handler {
 	files := http.FileServer(http.Dir(dir))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,12 +53,6 @@ func webHandler(dir string) http.Handler {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		if r.URL.Path == "/config.json" {
-			h.Set("Content-Type", "application/json")
-			h.Set("Cache-Control", "no-cache")
-			_, _ = w.Write([]byte(`{"auth":"token"}` + "\n"))
 			return
 		}
 		if dir == "" || !isFile(filepath.Join(dir, "index.html")) {
