@@ -17,6 +17,8 @@ type Route struct {
 	Path     string
 	Methods  []awsapigatewayv2.HttpMethod
 	Internal bool
+	// Public says why a route without a JWT is safe (cdk-nag APIG4); "" means a Twilio webhook.
+	Public string
 }
 
 // Routes served by the API function. Twilio's webhooks carry no JWT: the handler checks
@@ -30,6 +32,14 @@ var Routes = []Route{
 	{Path: "/api/sms/ack", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}, Internal: true},
 	// The original tooling's maintenance.json, produced from the per-event audit objects.
 	{Path: "/api/sms/audit/export", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}, Internal: true},
+	// The dashboard: the relay list and one relay's timeline, a job's tracking link.
+	{Path: "/api/sms/relays", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}, Internal: true},
+	{Path: "/api/sms/relays/{id}", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}, Internal: true},
+	{Path: "/api/track/link", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}, Internal: true},
+	{Path: "/api/track", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET},
+		Public: "The customer tracking page's read: the handler answers only for an HMAC-signed, unexpired job token, and only the business name, job state and last update."},
+	{Path: "/api/auth/config", Methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET},
+		Public: "The dashboard's sign-in configuration, read before sign-in: the hosted UI URL and the public app client id, no secret."},
 }
 
 // API is the HTTP API in front of the API function, its $default stage and access logs.
@@ -128,6 +138,10 @@ func newAPI(scope constructs.Construct, s Settings, fns *Functions, auth *Auth) 
 		routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{Path: jsii.String(r.Path), Methods: &methods, Integration: integration, Authorizer: authorizer})
 		if !r.Internal {
 			for _, route := range *routes {
+				if r.Public != "" {
+					suppress(route, nag("AwsSolutions-APIG4", r.Public))
+					continue
+				}
 				suppress(route, nag("AwsSolutions-APIG4", "Twilio webhook: Twilio cannot send a JWT; the handler authenticates every request by its X-Twilio-Signature (HMAC over PUBLIC_BASE_URL and the parameters) and answers 403 otherwise. /api/sms/status is the unauthenticated health check."))
 			}
 		}

@@ -22,6 +22,11 @@ func TestRoutesAndAuthorizers(t *testing.T) {
 		"POST /api/sms/audit":       "JWT",
 		"POST /api/sms/ack":         "JWT",
 		"GET /api/sms/audit/export": "JWT",
+		"GET /api/sms/relays":       "JWT",
+		"GET /api/sms/relays/{id}":  "JWT",
+		"GET /api/track/link":       "JWT",
+		"GET /api/track":            "NONE",
+		"GET /api/auth/config":      "NONE",
 	}
 	routes := s.resources("AWS::ApiGatewayV2::Route")
 	if len(routes) != len(want) {
