@@ -36,7 +36,7 @@ func main() {
 	}
 }
 
-const usage = "usage: relayctl validate|load|export|create-table [flags]; relayctl <command> -h for flags"
+const usage = "usage: relayctl validate|load|export|create-table|backfill-relay-index [flags]; relayctl <command> -h for flags"
 
 func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	if len(args) == 0 {
@@ -82,6 +82,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			return err
 		}
 		fmt.Fprintf(out, "loaded %d tenants into %s\n", len(f.Tenants), *table)
+		return nil
+	case "backfill-relay-index":
+		// Once, after deploying gsi2 onto a table that already held relays (docs/architecture.md).
+		if *table == "" {
+			return errors.New("-table or $" + config.EnvTableName + " is required")
+		}
+		client, err := dynamoClient(ctx, *endpoint)
+		if err != nil {
+			return err
+		}
+		n, err := dynamo.New(client, *table).BackfillRelayIndex(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "indexed %d relays in %s\n", n, *table)
 		return nil
 	case "export":
 		if *tenant == "" || *bucket == "" {

@@ -57,6 +57,13 @@ func TestLoadIntoDynamo(t *testing.T) {
 	if !strings.Contains(out.String(), "loaded 1 tenants") {
 		t.Errorf("output %q", out.String())
 	}
+	out.Reset()
+	if err := run(ctx, []string{"backfill-relay-index", "-table", "relay", "-endpoint", endpoint}, env, &out); err != nil {
+		t.Fatalf("backfill: %v", err)
+	}
+	if !strings.Contains(out.String(), "indexed 0 relays in relay") {
+		t.Errorf("backfill output %q", out.String())
+	}
 }
 
 func TestErrors(t *testing.T) {
