@@ -119,7 +119,8 @@ function Chart({ id, title, unit, days, series, bars }) {
     const width = () => Math.max(260, Math.min(el.clientWidth || 600, 900));
     const opts = {
       width: width(), height: 220,
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max === null ? 1 : max * 1.1)] } },
+      // Half a day of margin each side, so the first and last bars are whole.
+      scales: { x: { time: true, range: (u, min, max) => [min - 43200, max + 43200] }, y: { range: (u, min, max) => [0, Math.max(1, max === null ? 1 : max * 1.1)] } },
       axes: [{}, { label: unit }],
       legend: { show: true },
       series: [{ label: 'day', value: (u, v) => (v === null ? '' : new Date(v * 1000).toISOString().slice(0, 10)) }].concat(

@@ -190,7 +190,7 @@ function Timeline({ id, onChanged, onClose }) {
       <ol class="events">
         ${relay.timeline.map((e, i) => html`<li key=${i} class=${'ev ' + e.kind}>
           <time datetime=${e.at}>${ago(e.at)}</time> <span class="kind">${e.kind}</span> ${e.text}
-          ${e.actor && html` <span class="actor">by ${e.actor}</span>`}
+          ${e.actor && !e.text.includes(e.actor) && html` <span class="actor">by ${e.actor}</span>`}
         </li>`)}
       </ol>
       ${relay.thread && relay.thread.length > 0 && html`<details class="thread"><summary>Earlier texts from this customer (${relay.thread.length})</summary>
