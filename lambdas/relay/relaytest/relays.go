@@ -100,7 +100,7 @@ func TestRelayLister(t *testing.T, newStore func(t *testing.T) ListingStore) {
 					q.Cursor = page.Next
 				}
 				q.Cursor, q.Limit = "", 0
-				want := ids(mustList(t, s, q))
+				want := relayIDs(mustList(t, s, q))
 				if !slices.Equal(got, want) {
 					t.Errorf("%+v: paged %v, want %v", q, got, want)
 				}
@@ -160,7 +160,7 @@ func mustList(t *testing.T, s relay.RelayLister, q relay.RelayQuery) relay.Relay
 	return page
 }
 
-func ids(p relay.RelayPage) []string {
+func relayIDs(p relay.RelayPage) []string {
 	out := []string{}
 	for _, r := range p.Relays {
 		out = append(out, r.ID)
@@ -173,7 +173,7 @@ func wantIDs(t *testing.T, p relay.RelayPage, want ...string) {
 	if want == nil {
 		want = []string{}
 	}
-	if got := ids(p); !slices.Equal(got, want) {
+	if got := relayIDs(p); !slices.Equal(got, want) {
 		t.Errorf("listed %v, want %v", got, want)
 	}
 	if p.Next != "" {
