@@ -49,12 +49,7 @@ func (h *handler) relayQuery(r *http.Request) (relay.RelayQuery, error) {
 	v := r.URL.Query()
 	q := relay.RelayQuery{Operator: v.Get("operator"), CustomerID: v.Get("customer_id"), Cursor: v.Get("cursor")}
 	var bad []string
-	for name := range v {
-		if !slices.Contains([]string{"status", "operator", "customer_id", "since", "limit", "cursor", "tenant_id", "tenant"}, name) {
-			bad = append(bad, "unknown parameter "+name+" (status, operator, customer_id, since, limit, cursor)")
-		}
-	}
-	if s := v.Get("status"); s != "" {
+	if s := v.Get("status"); s != "" && s != "all" {
 		st, err := relay.ParseStatus(s)
 		if err != nil {
 			bad = append(bad, relay.MessageOf(err))

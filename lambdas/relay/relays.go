@@ -49,11 +49,11 @@ type RelayLister interface {
 	ListRelays(ctx context.Context, q RelayQuery) (RelayPage, error)
 }
 
-// ParseStatus reads a status as the relay listing accepts it: pending,
-// acked or exhausted, or the stored names (pending_ack).
+// ParseStatus reads a status as the relay listing accepts it: pending (or
+// open), acked or exhausted, or the stored names (pending_ack).
 func ParseStatus(s string) (Status, error) {
 	switch s {
-	case "pending", string(StatusPending):
+	case "pending", "open", string(StatusPending):
 		return StatusPending, nil
 	case string(StatusAcked):
 		return StatusAcked, nil

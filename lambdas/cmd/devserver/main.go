@@ -144,6 +144,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		CORSOrigins: cfg.CORSOrigins,
 	})
 	webDir := findWebDir(cfg.WebDir)
+	if webDir == "" {
+		if webDir, err = buildWeb(ctx); err != nil {
+			log.Warn("dashboard not built: / answers a page that says so; run make web", "why", err.Error(), "env", config.EnvWebDir)
+		}
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/", webHandler(webDir))
@@ -170,9 +175,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		_ = os.WriteFile(filepath.Join(cfg.StateDir, "dev.json"), b, 0o600)
 	}
 	banner(stdout, cfg, file, source, apiToken, signToken, sandbox != nil, len(timer.Pending()))
-	if webDir == "" {
-		log.Warn("dashboard not built: / answers a page that says so; run make web", "env", config.EnvWebDir)
-	}
 
 	go func() {
 		// A tick that started finishes on its own budget, so a shutdown never

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // DevCSP is the dev server's Content-Security-Policy for the dashboard: the
@@ -14,24 +19,70 @@ const DevCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 
 // findWebDir returns the built dashboard's folder: dir when set, else
-// build/web in the working directory or the nearest parent with a go.mod.
+// build/web under the repository the dev server runs in (found from the
+// working directory upwards, then from the binary's own folder upwards).
 // "" means the dashboard is not built.
 func findWebDir(dir string) string {
 	if dir != "" {
 		return dir
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return ""
+	if root := repoRoot(); root != "" && isFile(filepath.Join(root, "build", "web", "index.html")) {
+		return filepath.Join(root, "build", "web")
 	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if isFile(filepath.Join(d, "build", "web", "index.html")) {
-			return filepath.Join(d, "build", "web")
-		}
-		if isFile(filepath.Join(d, "go.mod")) || filepath.Dir(d) == d {
-			return ""
+	return ""
+}
+
+// repoRoot returns the nearest folder with a go.mod and web/ above the
+// working directory or the executable, or "".
+func repoRoot() string {
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	for _, start := range starts {
+		for d := start; ; d = filepath.Dir(d) {
+			if isFile(filepath.Join(d, "go.mod")) && isFile(filepath.Join(d, "web", "build.mjs")) {
+				return d
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
 		}
 	}
+	return ""
+}
+
+// buildWeb builds the dashboard the way `make web` does when the sources and
+// their npm packages are there, so `go run ./lambdas/cmd/devserver` on a
+// checkout without a build still serves it. It returns the folder, or "" and
+// why not; the dev server starts either way.
+func buildWeb(ctx context.Context) (string, error) {
+	root := repoRoot()
+	if root == "" {
+		return "", errors.New("no repository with web/ found above the working directory")
+	}
+	if !isFile(filepath.Join(root, "node_modules", "esbuild", "package.json")) {
+		return "", errors.New("npm packages missing: run make web")
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	out := filepath.Join(root, "build", "web")
+	// Build beside it and rename, so dev servers starting together never see
+	// (or delete) each other's half-written files.
+	tmp := fmt.Sprintf("%s.tmp-%d", out, os.Getpid())
+	defer os.RemoveAll(tmp)
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(root, "web", "build.mjs"), tmp)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("node web/build.mjs: %w: %s", err, strings.TrimSpace(string(b)))
+	}
+	if err := os.Rename(tmp, out); err != nil && !isFile(filepath.Join(out, "index.html")) {
+		return "", fmt.Errorf("install the build: %w", err)
+	}
+	return out, nil
 }
 
 func isFile(p string) bool {
