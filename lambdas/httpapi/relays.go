@@ -247,7 +247,13 @@ func timeline(r relay.Relay, events []relay.AuditEvent) []timelineEntry {
 		case relay.EventAcked:
 			en.Text = "Acknowledged by " + firstNonEmpty(e.Actor, e.RoutedToOperator)
 		case relay.EventReply:
-			en.Text = "Reply from " + e.RoutedToOperator + " to the customer: " + e.Note
+			en.Text = "Reply from " + firstNonEmpty(e.RoutedToOperator, e.Actor) + " texted to the customer"
+			if e.Note != "" {
+				en.Text += ": " + e.Note
+			}
+			if e.Error != "" {
+				en.Text = "Reply from " + firstNonEmpty(e.RoutedToOperator, e.Actor) + " not sent to the customer: " + e.Error
+			}
 		case relay.EventNote:
 			en.Text = "Note: " + e.Note
 		case relay.EventSendError:
@@ -261,9 +267,17 @@ func timeline(r relay.Relay, events []relay.AuditEvent) []timelineEntry {
 		}
 		out = append(out, en)
 	}
+	// Each text's own record: when Twilio took it, and its latest delivery
+	// state (Twilio's reports carry no time the relay keeps, so the state is
+	// shown at the send).
 	for _, a := range r.Attempts {
+		who := firstNonEmpty(a.Name, a.OperatorID)
+		if !a.SentAt.IsZero() {
+			out = append(out, timelineEntry{At: a.SentAt, Kind: "sent", Operator: a.OperatorID, Attempt: a.N,
+				Text: "Text " + strconv.Itoa(a.N) + " sent to " + who})
+		}
 		switch a.Delivery {
-		case relay.DeliveryDelivered, relay.DeliveryRead, relay.DeliverySent, relay.DeliveryFailed, relay.DeliveryUndelivered:
+		case relay.DeliveryDelivered, relay.DeliveryRead, relay.DeliveryFailed, relay.DeliveryUndelivered, relay.DeliverySkipped:
 		default:
 			continue
 		}
@@ -271,9 +285,11 @@ func timeline(r relay.Relay, events []relay.AuditEvent) []timelineEntry {
 		if at.IsZero() {
 			at = a.CreatedAt
 		}
-		who := firstNonEmpty(a.OperatorID, a.Name)
-		out = append(out, timelineEntry{At: at, Kind: a.Delivery, Operator: a.OperatorID, Attempt: a.N,
-			Text: "Text " + strconv.Itoa(a.N) + " to " + who + ": " + a.Delivery})
+		text := "Text " + strconv.Itoa(a.N) + " to " + who + ": " + a.Delivery
+		if a.Error != "" {
+			text += " (" + a.Error + ")"
+		}
+		out = append(out, timelineEntry{At: at, Kind: a.Delivery, Operator: a.OperatorID, Attempt: a.N, Text: text})
 	}
 	slices.SortStableFunc(out, func(a, b timelineEntry) int { return a.At.Compare(b.At) })
 	return out

@@ -166,7 +166,7 @@ func TestGetRelay(t *testing.T) {
 	for _, en := range d.Timeline {
 		kinds = append(kinds, en.Kind)
 	}
-	for _, k := range []string{"received", "routed", "forwarded", "note", "acked"} {
+	for _, k := range []string{"received", "routed", "sent", "forwarded", "note", "acked"} {
 		if !strings.Contains(","+strings.Join(kinds, ",")+",", ","+k+",") {
 			t.Errorf("timeline kinds %v lack %s", kinds, k)
 		}
