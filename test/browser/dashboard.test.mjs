@@ -152,8 +152,11 @@ test('audit: search and export maintenance.json', async () => {
   await table.getByText('called the customer back').waitFor();
   await page.getByLabel('Operator').fill('emergency');
   await page.getByRole('button', { name: 'Search' }).click();
-  await table.locator('tbody tr').first().waitFor();
-  for (const op of await table.locator('td[data-label=Operator]').allInnerTexts()) assert.equal(op, 'emergency');
+  // The search replaces the rows: wait until every row is emergency's.
+  await page.waitForFunction(() => {
+    const ops = [...document.querySelectorAll('table[aria-label="Audit records"] td[data-label=Operator]')].map((td) => td.textContent);
+    return ops.length > 0 && ops.every((o) => o === 'emergency');
+  }, null, { timeout: 5000 });
   await page.getByLabel('Operator').fill('');
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);
