@@ -42,7 +42,7 @@ test('the link the dev server prints signs in', async () => {
   await ctx.close();
 });
 
-test('a webhook appears in "Open relays" within 2 s, without a reload', async () => {
+test('a webhook appears in "Open relays" within 2 s, without a reload', async (t) => {
   await page.getByRole('heading', { name: 'Open relays' }).waitFor();
   const navigations = [];
   page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations.push(f.url()); });
@@ -50,6 +50,7 @@ test('a webhook appears in "Open relays" within 2 s, without a reload', async ()
   await env.text('need a pickup at gate 3');
   await row('need a pickup at gate 3').waitFor({ timeout: 2500 });
   const took = Date.now() - started;
+  t.diagnostic(`webhook to row on screen: ${took} ms`);
   assert.ok(took <= 2500, `took ${took} ms`);
   assert.deepEqual(navigations, [], 'no reload');
   const cells = await row('need a pickup at gate 3').locator('td').allInnerTexts();

@@ -1,4 +1,4 @@
-// Live: the "Open relays" table, polled every 1.5 s so a change shows within
+// Live: the "Open relays" table, polled every second so a change shows within
 // 2 s without a reload, and the "Relay timeline" of the selected relay with
 // its actions.
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -6,7 +6,7 @@ import { html } from './html.js';
 import { api, get, qs } from './api.js';
 import { ago, countdown, statusLabel } from './format.js';
 
-const POLL_MS = 1500;
+const POLL_MS = 1000;
 
 // usePoll calls load now and every ms until the component goes away; a
 // change of deps restarts it. It returns a function that loads at once.
