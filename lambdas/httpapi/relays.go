@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -81,11 +83,14 @@ func (h *handler) relayQuery(r *http.Request) (relay.RelayQuery, error) {
 			bad = append(bad, "cursor is not one this listing returned")
 		}
 	}
-	tenant, err := h.tenantOf(r, firstNonEmpty(v.Get("tenant_id"), v.Get("tenant")), "")
-	if err != nil {
-		bad = append(bad, relay.MessageOf(err))
+	// A platform-wide caller without a tenant lists every tenant's relays.
+	if param := firstNonEmpty(v.Get("tenant_id"), v.Get("tenant")); param != "" || principal(r).TenantID != "" {
+		tenant, err := h.tenantOf(r, param, "")
+		if err != nil {
+			bad = append(bad, relay.MessageOf(err))
+		}
+		q.TenantID = tenant
 	}
-	q.TenantID = tenant
 	if len(bad) > 0 {
 		return q, relay.Errorf(relay.Invalid, "%s", strings.Join(bad, "; "))
 	}
@@ -111,7 +116,7 @@ func (h *handler) listRelays(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	page, err := h.cfg.Relays.ListRelays(r.Context(), q)
+	page, err := h.listAny(r.Context(), q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -125,6 +130,32 @@ func (h *handler) listRelays(w http.ResponseWriter, r *http.Request) {
 		out.Relays = append(out.Relays, summarize(rel, now))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// listAny answers a listing for one tenant, or with no tenant (a
+// platform-wide caller) for every tenant, merged newest first.
+func (h *handler) listAny(ctx context.Context, q relay.RelayQuery) (relay.RelayPage, error) {
+	if q.TenantID != "" {
+		return h.cfg.Relays.ListRelays(ctx, q)
+	}
+	tenants, err := h.cfg.Store.Tenants(ctx)
+	if err != nil {
+		return relay.RelayPage{}, fmt.Errorf("list tenants: %w", err)
+	}
+	if q.Limit == 0 {
+		q.Limit = relay.DefaultRelayPage
+	}
+	pages := make([]relay.RelayPage, 0, len(tenants))
+	for _, t := range tenants {
+		tq := q
+		tq.TenantID = t.ID
+		p, err := h.cfg.Relays.ListRelays(ctx, tq)
+		if err != nil {
+			return relay.RelayPage{}, err
+		}
+		pages = append(pages, p)
+	}
+	return relay.MergePages(pages, q.Limit)
 }
 
 // timelineEntry is one event in a relay's life as the dashboard shows it.

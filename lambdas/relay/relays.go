@@ -236,3 +236,59 @@ func (r Relay) NextFailover() time.Time {
 	}
 	return start.Add(w)
 }
+
+// MergePages merges listing pages of disjoint relay sets (one per tenant,
+// say) asked with the same cursor and limit into one page in listing order.
+// A page that ended early with a Next (a store's scan budget) is complete
+// only down to that cursor, so the merged page stops there too.
+func MergePages(pages []RelayPage, limit int) (RelayPage, error) {
+	if limit <= 0 {
+		limit = DefaultRelayPage
+	}
+	var all []Relay
+	var floor *RelayPosition
+	more := false
+	for _, p := range pages {
+		all = append(all, p.Relays...)
+		if p.Next == "" {
+			continue
+		}
+		more = true
+		if len(p.Relays) < limit {
+			f, err := DecodeRelayCursor(p.Next)
+			if err != nil {
+				return RelayPage{}, err
+			}
+			if floor == nil || f.Before(*floor) {
+				floor = &f
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b Relay) int {
+		pa, pb := PositionOf(a), PositionOf(b)
+		switch {
+		case pa.Before(pb):
+			return -1
+		case pb.Before(pa):
+			return 1
+		}
+		return 0
+	})
+	if floor != nil {
+		all = slices.DeleteFunc(all, func(r Relay) bool { return floor.Before(PositionOf(r)) })
+	}
+	out := RelayPage{Relays: all}
+	switch {
+	case len(all) > limit:
+		out.Relays = all[:limit]
+		out.Next = EncodeRelayCursor(PositionOf(all[limit-1]))
+	case floor != nil:
+		out.Next = EncodeRelayCursor(*floor)
+	case more && len(all) > 0:
+		out.Next = EncodeRelayCursor(PositionOf(all[len(all)-1]))
+	}
+	if out.Relays == nil {
+		out.Relays = []Relay{}
+	}
+	return out, nil
+}
