@@ -33,6 +33,16 @@ test('the sign-in form refuses a wrong token and accepts the right one', async (
   assert.deepEqual(await unlabelled(page), [], 'every control of the live view has a label');
 });
 
+test('the platform-wide admin token signs in too', async () => {
+  const ctx = await env.browser.newContext();
+  const p = await ctx.newPage();
+  await p.goto(env.base + '/');
+  await p.getByLabel('Access token').fill(env.admin);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('heading', { name: 'Open relays' }).waitFor({ timeout: 5000 });
+  await ctx.close();
+});
+
 test('the link the dev server prints signs in', async () => {
   const ctx = await env.browser.newContext();
   const p = await ctx.newPage();
