@@ -143,15 +143,19 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Auth:        httpapi.Tokens{Admin: apiToken},
 		CORSOrigins: cfg.CORSOrigins,
 	})
-	webDir := findWebDir(cfg.WebDir)
-	if webDir == "" {
-		if webDir, err = buildWeb(ctx); err != nil {
-			log.Warn("dashboard not built: / answers a page that says so; run make web", "why", err.Error(), "env", config.EnvWebDir)
-		}
+	site := newSite(cfg.WebDir)
+	if site.dir() == "" {
+		// Built in the background: the API is up at once; / serves the
+		// dashboard as soon as the build is there.
+		go func() {
+			if _, err := buildWeb(ctx); err != nil {
+				log.Warn("dashboard not built: / answers a page that says so; run make web", "why", err.Error(), "env", config.EnvWebDir)
+			}
+		}()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
-	mux.Handle("/", webHandler(webDir))
+	mux.Handle("/", webHandler(site.dir))
 	if sandbox != nil {
 		mux.Handle("GET /dev/outbox", sandbox)
 	}

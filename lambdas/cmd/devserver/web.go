@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,28 @@ func findWebDir(dir string) string {
 		return filepath.Join(root, "build", "web")
 	}
 	return ""
+}
+
+// site finds the built dashboard: the configured folder, or build/web once
+// it exists (a background build may still be writing it at start).
+type site struct {
+	configured string
+	mu         sync.Mutex
+	found      string
+}
+
+func newSite(configured string) *site { return &site{configured: configured} }
+
+func (s *site) dir() string {
+	if s.configured != "" {
+		return s.configured
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.found == "" {
+		s.found = findWebDir("")
+	}
+	return s.found
 }
 
 // repoRoot returns the nearest folder with a go.mod and web/ above the
@@ -67,9 +90,24 @@ func buildWeb(ctx context.Context) (string, error) {
 	if !isFile(filepath.Join(root, "node_modules", "esbuild", "package.json")) {
 		return "", errors.New("npm packages missing: run make web")
 	}
+	out := filepath.Join(root, "build", "web")
+	// One builder at a time: dev servers starting together (the e2e tests)
+	// leave the build to whoever took the lock.
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", fmt.Errorf("create build dir: %w", err)
+	}
+	lock := out + ".lock"
+	if st, err := os.Stat(lock); err == nil && time.Since(st.ModTime()) > 2*time.Minute {
+		_ = os.Remove(lock) // left by a builder that died
+	}
+	lf, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return "", errors.New("another process is building the dashboard")
+	}
+	lf.Close()
+	defer os.Remove(lock)
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	out := filepath.Join(root, "build", "web")
 	// Build beside it and rename, so dev servers starting together never see
 	// (or delete) each other's half-written files.
 	tmp := fmt.Sprintf("%s.tmp-%d", out, os.Getpid())
@@ -93,9 +131,9 @@ func isFile(p string) bool {
 // webHandler serves the dashboard and the tracking page from the built
 // files, as CloudFront does from the site bucket: /track and /track/ are
 // /track/index.html (the CloudFront Function's rewrite). Without a build it answers a page that says how to make one.
-func webHandler(dir string) http.Handler {
-	files := http.FileServer(http.Dir(dir))
+func webHandler(dirOf func() string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dir := dirOf()
 		h := w.Header()
 		h.Set("Content-Security-Policy", DevCSP)
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -125,7 +163,7 @@ func webHandler(dir string) http.Handler {
 			serveFile(w, r, filepath.Join(dir, "track", "index.html"))
 			return
 		}
-		files.ServeHTTP(w, r)
+		http.FileServer(http.Dir(dir)).ServeHTTP(w, r)
 	})
 }
 

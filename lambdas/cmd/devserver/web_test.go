@@ -48,7 +48,7 @@ func TestWebHandler(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			webHandler(tc.dir).ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+			webHandler(func() string { return tc.dir }).ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
 			if w.Code != tc.status {
 				t.Fatalf("got %d %s, want %d", w.Code, w.Body, tc.status)
 			}
