@@ -43,6 +43,46 @@ test('the platform-wide admin token signs in too', async () => {
   await ctx.close();
 });
 
+test('Cognito hosted UI: code flow with PKCE, the ID token as bearer', async () => {
+  // A stand-in hosted UI: the page is told to use it, /oauth2/authorize sends
+  // the browser back with a code, /oauth2/token checks the PKCE verifier
+  // against the challenge (S256) and hands out an ID token the dev server takes.
+  const { createHash } = await import('node:crypto');
+  const idp = 'https://auth.example.test';
+  const ctx = await env.browser.newContext({ bypassCSP: true }); // the dev server's CSP has no identity provider
+  const p = await ctx.newPage();
+  let challenge = '';
+  let exchanged = null;
+  await p.route('**/api/auth/config', (r) => r.fulfill({
+    contentType: 'application/json',
+    body: JSON.stringify({ auth: 'cognito', domain: idp, clientId: 'client123', redirectUri: env.base + '/', scope: 'openid email' }),
+  }));
+  await p.route(idp + '/oauth2/authorize*', (r) => {
+    const u = new URL(r.request().url());
+    assert.equal(u.searchParams.get('response_type'), 'code');
+    assert.equal(u.searchParams.get('client_id'), 'client123');
+    assert.equal(u.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(u.searchParams.get('redirect_uri'), env.base + '/');
+    challenge = u.searchParams.get('code_challenge');
+    r.fulfill({ status: 302, headers: { Location: `${env.base}/?code=code123&state=${u.searchParams.get('state')}` } });
+  });
+  await p.route(idp + '/oauth2/token', (r) => {
+    const f = new URLSearchParams(r.request().postData());
+    exchanged = Object.fromEntries(f);
+    const ok = f.get('grant_type') === 'authorization_code' && f.get('code') === 'code123'
+      && createHash('sha256').update(f.get('code_verifier')).digest('base64url') === challenge;
+    r.fulfill(ok
+      ? { contentType: 'application/json', body: JSON.stringify({ id_token: env.tenantToken, access_token: 'not-this-one', token_type: 'Bearer' }) }
+      : { status: 400, contentType: 'application/json', body: '{"error":"invalid_grant"}' });
+  });
+  await p.goto(env.base + '/');
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('heading', { name: 'Open relays' }).waitFor({ timeout: 5000 });
+  assert.ok(exchanged && exchanged.client_id === 'client123', `token request ${JSON.stringify(exchanged)}`);
+  assert.ok(!p.url().includes('code='), `the code stayed in the address bar: ${p.url()}`);
+  await ctx.close();
+});
+
 test('the link the dev server prints signs in', async () => {
   const ctx = await env.browser.newContext();
   const p = await ctx.newPage();
