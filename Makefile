@@ -62,7 +62,7 @@ $(BUILD)/lambda/%/bootstrap: FORCE
 # `cdk diff` work on a fresh clone. Build output goes to stderr, never into the CLI's stdout.
 .PHONY: cdk-app
 cdk-app:
-	@$(MAKE) --no-print-directory build >&2
+	@$(MAKE) --no-print-directory build web >&2
 	@$(GO) run ./infra/cmd/app
 
 .PHONY: FORCE
@@ -73,6 +73,7 @@ test: deps build test-race ## Run every test: Go (domain, adapters on dynalite/g
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	node --test cloudfront-functions/
+	$(MAKE) --no-print-directory test-browser
 
 # --- Proof harness (docs/reliability.md) --------------------------------------------
 # Packages run under the race detector once per `make test`: the domain, the stores,
@@ -113,7 +114,7 @@ coldstart: test/node_modules/.installed ## Measure Lambda init and first invocat
 	COLDSTART=1 $(GO) test -count=1 -run TestColdStart -v ./test/coldstart
 
 .PHONY: dev
-dev: ## Run the relay locally on the embedded store with the QuickDumpNow demo data.
+dev: web ## Run the relay locally on the embedded store with the QuickDumpNow demo data (dashboard at /).
 	$(GO) run ./lambdas/cmd/devserver
 
 .PHONY: sms
@@ -170,6 +171,33 @@ lint: build $(STATICCHECK) $(GOVULNCHECK) $(VULNDB)/index/db.json ## gofmt, go v
 .PHONY: bench
 bench: ## Run the benchmarks (see docs/benchmarks.md).
 	$(GO) test -run '^$$' -bench . -benchmem ./lambdas/...
+
+# --- Dashboard (web/) and its browser tests (test/browser/) -----------------------
+WEB_SRC := $(shell find web -type f -not -path '*/node_modules/*' 2>/dev/null) package-lock.json
+
+.PHONY: web
+web: $(BUILD)/web/.built ## Build the dashboard and tracking page into build/web (esbuild, reproducible).
+
+$(BUILD)/web/.built: node_modules/.installed $(WEB_SRC)
+	node web/build.mjs $(BUILD)/web
+	@touch $@
+
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium for the browser tests when it is missing.
+	@command -v $(CHROMIUM) >/dev/null || { apt-get update && apt-get install -y chromium; }
+
+.PHONY: test-browser
+test-browser: web chromium test/node_modules/.installed ## Browser tests: playwright-core drives headless chromium against the dev server binary and the fake Twilio.
+	@mkdir -p $(BUILD)/bin
+	$(GO) build -o $(BUILD)/bin/devserver ./lambdas/cmd/devserver
+	$(GO) build -o $(BUILD)/bin/faketwilio ./test/faketwilio/cmd/faketwilio
+	CHROMIUM=$(CHROMIUM) node --test --test-concurrency=1 test/browser/
+
+.PHONY: screenshots
+screenshots: ## Refresh the dashboard screenshots in docs/ (runs the browser tests with SCREENSHOTS=1).
+	SCREENSHOTS=1 $(MAKE) --no-print-directory test-browser
 
 # --- CDK (infra/, docs/deploy.md) -------------------------------------------------
 CDK      := npx --no-install cdk

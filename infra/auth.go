@@ -16,11 +16,35 @@ import (
 // Auth is the identity side of the internal routes: the JWT authorizer and, unless an
 // external issuer is configured, the Cognito user pool and the dashboard's app client.
 type Auth struct {
-	UserPool   awscognito.UserPool       // nil with an external issuer
-	Client     awscognito.UserPoolClient // nil with an external issuer
+	UserPool awscognito.UserPool       // nil with an external issuer
+	Client   awscognito.UserPoolClient // nil with an external issuer
+	// Domain is the hosted UI the dashboard signs in through; nil with an external issuer.
+	Domain     awscognito.UserPoolDomain
 	Authorizer awsapigatewayv2.IHttpRouteAuthorizer
 	// Groups are the role groups of the user pool by role name; nil with an external issuer.
 	Groups map[string]awscognito.CfnUserPoolGroup
+}
+
+// HostedUIURL is the hosted UI's base URL (https://<prefix>.auth.<region>.amazoncognito.com),
+// or "" with an external issuer.
+func (a *Auth) HostedUIURL() string {
+	if a.Domain == nil {
+		return ""
+	}
+	return *a.Domain.BaseUrl(nil)
+}
+
+// SignInConfig is DASHBOARD_SIGN_IN: what GET /api/auth/config tells the dashboard. With
+// the stack's pool: the hosted UI, the app client and the callback (code flow with PKCE).
+// With an external issuer the dashboard falls back to its token form.
+func (a *Auth) SignInConfig(scope constructs.Construct, s Settings) *string {
+	if a.Client == nil {
+		return jsii.String(`{"auth":"token"}`)
+	}
+	return awscdk.Stack_Of(scope).ToJsonString(map[string]any{
+		"auth": "cognito", "domain": a.HostedUIURL(), "clientId": a.Client.UserPoolClientId(),
+		"redirectUri": s.PublicBaseURL() + "/", "logoutUri": s.PublicBaseURL() + "/", "scope": "openid email",
+	}, nil)
 }
 
 func newAuth(scope constructs.Construct, s Settings) *Auth {
@@ -71,10 +95,18 @@ func newAuth(scope constructs.Construct, s Settings) *Auth {
 	client := pool.AddClient(jsii.String("DashboardClient"), &awscognito.UserPoolClientOptions{
 		// A browser app cannot keep a client secret.
 		GenerateSecret: jsii.Bool(false),
-		// SRP for the dashboard; admin password auth for platform engineers with IAM credentials.
+		// SRP for the hosted UI; admin password auth for platform engineers with IAM credentials.
 		AuthFlows: &awscognito.AuthFlow{UserSrp: jsii.Bool(true), AdminUserPassword: jsii.Bool(true)},
-		// No hosted UI/OAuth redirects to keep safe.
-		DisableOAuth:               jsii.Bool(true),
+		// The dashboard signs in through the hosted UI: authorization code flow only (no
+		// implicit tokens in URLs), PKCE from the browser (a public client has no secret),
+		// and redirects only to the dashboard on this stack's domain.
+		OAuth: &awscognito.OAuthSettings{
+			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
+			Scopes:       &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL()},
+			CallbackUrls: jsii.Strings(s.PublicBaseURL() + "/"),
+			LogoutUrls:   jsii.Strings(s.PublicBaseURL() + "/"),
+		},
+		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
 		PreventUserExistenceErrors: jsii.Bool(true),
 		EnableTokenRevocation:      jsii.Bool(true),
 		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
@@ -100,11 +132,15 @@ func newAuth(scope constructs.Construct, s Settings) *Auth {
 			Precedence: jsii.Number(float64(len(config.RoleGroups) - i)),
 		})
 	}
+	// The hosted UI on a Cognito-owned domain: no certificate or DNS record to manage.
+	domain := pool.AddDomain(jsii.String("HostedUiDomain"), &awscognito.UserPoolDomainOptions{
+		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: jsii.String(s.CognitoDomainPrefix())},
+	})
 
 	// Cognito's JWT authorizer: issuer https://cognito-idp.<region>.amazonaws.com/<pool id>, audience the client.
 	authorizer := awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("CognitoAuthorizer"), pool,
 		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]awscognito.IUserPoolClient{client}})
-	return &Auth{UserPool: pool, Client: client, Authorizer: authorizer, Groups: groups}
+	return &Auth{UserPool: pool, Client: client, Authorizer: authorizer, Groups: groups, Domain: domain}
 }
 
 // roleText says what each role group may do, for the groups' descriptions.

@@ -14,6 +14,10 @@ const (
 	tableIndexName    = "gsi1"
 	tableIndexPK      = "gsi1pk"
 	tableIndexSK      = "gsi1sk"
+	// The relay listing's index (lambdas/dynamo/relays.go): tenant + status, then time.
+	relayIndexName    = "gsi2"
+	relayIndexPK      = "gsi2pk"
+	relayIndexSK      = "gsi2sk"
 	tableTTLAttribute = "ttl"
 )
 
@@ -43,7 +47,20 @@ func newData(scope constructs.Construct) *Data {
 		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(tableIndexSK), Type: awsdynamodb.AttributeType_STRING},
 		ProjectionType: awsdynamodb.ProjectionType_ALL,
 	})
+	// The dashboard's "Open relays": a tenant's relays in one status, newest first. Adding
+	// it to a live table is an online index build; docs/architecture.md has the backfill.
+	t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+		IndexName:      jsii.String(relayIndexName),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(relayIndexPK), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(relayIndexSK), Type: awsdynamodb.AttributeType_STRING},
+		ProjectionType: awsdynamodb.ProjectionType_ALL,
+	})
 	return &Data{Table: t}
+}
+
+// RelayIndexArn is the ARN of the relay listing's index (gsi2).
+func (d *Data) RelayIndexArn() *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{d.Table.TableArn(), jsii.String("/index/" + relayIndexName)})
 }
 
 // IndexArn is the ARN of the gsi1 index, for Query permissions scoped to it.

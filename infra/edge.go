@@ -1,7 +1,6 @@
 package infra
 
 import (
-	"net/url"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -179,17 +178,18 @@ func newEdge(scope constructs.Construct, s Settings, logs *AccessLogs, api *API,
 	return e
 }
 
-// contentSecurityPolicy allows the dashboard to load its own assets and call its own API
-// and the identity provider, nothing else.
+// contentSecurityPolicy allows exactly what the dashboard (web/) uses: its own scripts,
+// styles and API, and the hosted UI's token endpoint (the code exchange); no inline
+// script or style, no images beyond its own, no frames, no plugins. Sign-in and sign-out
+// are top-level navigations to the hosted UI, which CSP does not restrict.
 func contentSecurityPolicy(s Settings, auth *Auth) *string {
-	idp := "https://cognito-idp." + *awscdk.Aws_REGION() + ".amazonaws.com"
-	if s.ExternalIssuer() {
-		u, _ := url.Parse(s.JWTIssuer) // validated by LoadSettings
-		idp = u.Scheme + "://" + u.Host
+	connect := "connect-src 'self'"
+	if u := auth.HostedUIURL(); u != "" {
+		connect += " " + u
 	}
 	return jsii.String(strings.Join([]string{
-		"default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-		"connect-src 'self' " + idp, "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'", "object-src 'none'",
+		"default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self'",
+		connect, "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'", "object-src 'none'",
 	}, "; "))
 }
 

@@ -123,7 +123,8 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 	csp := render(get(sec, "ContentSecurityPolicy", "ContentSecurityPolicy"))
-	for _, d := range []string{"default-src 'self'", "frame-ancestors 'none'", "connect-src 'self' https://cognito-idp.<AWS::Region>.amazonaws.com"} {
+	for _, d := range []string{"default-src 'self'", "script-src 'self';", "style-src 'self';", "img-src 'self';", "frame-ancestors 'none'",
+		"connect-src 'self' https://<UserPoolHostedUiDomain>.auth.<AWS::Region>.amazoncognito.com;"} {
 		if !strings.Contains(csp, d) {
 			t.Errorf("CSP %q lacks %q", csp, d)
 		}

@@ -56,7 +56,7 @@ type functionSpec struct {
 	ReservedConcurrency int
 }
 
-func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Audit, timers *Timers, secrets *Secrets, fallback *Fallback) *Functions {
+func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Audit, timers *Timers, secrets *Secrets, fallback *Fallback, auth *Auth) *Functions {
 	// Every value a function may be given, by config's env-var name; each function
 	// takes exactly the names its config.*Env list declares.
 	values := map[string]*string{
@@ -69,6 +69,7 @@ func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Aud
 		config.EnvTwilioSecretARN:       secrets.Twilio.SecretArn(),
 		config.EnvOriginVerifySecretARN: secrets.OriginVerify.SecretArn(),
 		config.EnvTenantClaim:           jsii.String(s.TenantClaim),
+		config.EnvDashboardSignIn:       auth.SignInConfig(scope, s),
 	}
 
 	api := newFunction(scope, s, values, functionSpec{
@@ -139,6 +140,11 @@ func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Aud
 		Actions:    jsii.Strings("s3:ListBucket"),
 		Resources:  &[]*string{audit.Bucket.BucketArn()},
 		Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": []string{AuditPrefix + "*"}}},
+	}))
+	// Only the API lists relays for the dashboard (GET /api/sms/relays): Query on gsi2.
+	api.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:Query"),
+		Resources: &[]*string{data.RelayIndexArn()},
 	}))
 	// Only the API compares X-Origin-Verify.
 	api.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -67,6 +67,9 @@ func TestFunctionEnvironmentMatchesConfig(t *testing.T) {
 		config.EnvTwilioSecretARN:       "<TwilioSecret>",
 		config.EnvOriginVerifySecretARN: "<OriginVerifySecret>",
 		config.EnvTenantClaim:           config.DefaultTenantClaim,
+		config.EnvDashboardSignIn: `{"auth":"cognito","clientId":"<UserPoolDashboardClient>",` +
+			`"domain":"https://<UserPoolHostedUiDomain>.auth.<AWS::Region>.amazoncognito.com",` +
+			`"logoutUri":"https://relay.example.com/","redirectUri":"https://relay.example.com/","scope":"openid email"}`,
 	}
 	for _, f := range relayFunctions {
 		fn := s.one(t, "AWS::Lambda::Function", f.prefix)
@@ -89,6 +92,8 @@ func TestVariantEnvironment(t *testing.T) {
 		config.EnvCORSOrigins:     "https://relay.example.com,https://ops.example.com",
 		config.EnvTenantClaim:     "org_id",
 		config.EnvTwilioSecretARN: "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:shared/twilio",
+		// An external issuer has no hosted UI here: the dashboard shows its token form.
+		config.EnvDashboardSignIn: `{"auth":"token"}`,
 	} {
 		if got := render(get(api.Props, "Environment", "Variables", k)); got != want {
 			t.Errorf("%s: got %s, want %s", k, got, want)

@@ -81,7 +81,8 @@ func synthesize(t testing.TB, extra map[string]any) (out synthesis) {
 		}
 	}()
 	root := repoRoot(t)
-	ctx := map[string]any{ctxLambdaAssetDir: filepath.Join(root, "infra", "testdata", "lambda")}
+	ctx := map[string]any{ctxLambdaAssetDir: filepath.Join(root, "infra", "testdata", "lambda"),
+		ctxSiteAssetDir: filepath.Join(root, "infra", "testdata", "site")}
 	for k, v := range extra {
 		ctx[k] = v
 	}

@@ -43,6 +43,8 @@ const (
 	ctxTwilioBurst        = "twilioThrottleBurst"
 	ctxAPIConcurrency     = "apiReservedConcurrency"
 	ctxTracing            = "tracing"
+	ctxSiteAssetDir       = "siteAssetDir"
+	defaultSiteAssetDir   = "build/web"
 )
 
 // Settings is everything the stack takes from context, validated. Paths are absolute.
@@ -86,6 +88,8 @@ type Settings struct {
 	Tracing bool
 	// LambdaAssetDir holds <function>/bootstrap for every function (the Makefile's build/lambda).
 	LambdaAssetDir string
+	// SiteAssetDir is the built dashboard and tracking page (the Makefile's build/web).
+	SiteAssetDir string
 	// RootDir is the repository root (where cdk.json lives).
 	RootDir string
 }
@@ -101,8 +105,25 @@ func (s Settings) CognitoTenantAttribute() string {
 	return strings.TrimPrefix(s.TenantClaim, "custom:")
 }
 
-// SiteDir is the static site (dashboard shell and the customer tracking page).
-func (s Settings) SiteDir() string { return filepath.Join(s.RootDir, "infra", "site") }
+// SiteDir is the static site (the dashboard and the customer tracking page) as
+// `make web` builds it from web/.
+func (s Settings) SiteDir() string { return s.SiteAssetDir }
+
+// CognitoDomainPrefix is the Cognito hosted UI's domain prefix
+// (https://<prefix>.auth.<region>.amazoncognito.com), derived from DomainName:
+// lowercase letters, digits and hyphens, without the words Cognito reserves.
+func (s Settings) CognitoDomainPrefix() string {
+	p := strings.ToLower(s.DomainName)
+	p = regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(p, "-")
+	for _, w := range []string{"aws", "amazon", "cognito"} {
+		p = strings.ReplaceAll(p, w, "x")
+	}
+	p = "relay-" + strings.Trim(p, "-")
+	if len(p) > 63 {
+		p = strings.TrimRight(p[:63], "-")
+	}
+	return p
+}
 
 // TrackRewriteFile is the CloudFront Function source, deployed byte for byte.
 func (s Settings) TrackRewriteFile() string {
@@ -275,10 +296,14 @@ func LoadSettings(get contextGetter, rootDir string) (Settings, error) {
 		APIConcurrency:   whole(ctxAPIConcurrency, 20),
 		Tracing:          boolean(ctxTracing, false),
 		LambdaAssetDir:   str(ctxLambdaAssetDir, defaultLambdaAssetDir),
+		SiteAssetDir:     str(ctxSiteAssetDir, defaultSiteAssetDir),
 		RootDir:          rootDir,
 	}
 	if !filepath.IsAbs(s.LambdaAssetDir) {
 		s.LambdaAssetDir = filepath.Join(rootDir, s.LambdaAssetDir)
+	}
+	if !filepath.IsAbs(s.SiteAssetDir) {
+		s.SiteAssetDir = filepath.Join(rootDir, s.SiteAssetDir)
 	}
 
 	if !hostnameRE.MatchString(s.DomainName) {
@@ -351,6 +376,9 @@ func LoadSettings(get contextGetter, rootDir string) (Settings, error) {
 		if _, err := os.Stat(p); err != nil {
 			bad(ctxLambdaAssetDir, "%s is missing: run `make build` first (cdk.json's app command does)", p)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(s.SiteAssetDir, "index.html")); err != nil {
+		bad(ctxSiteAssetDir, "%s is missing: run `make web` first", filepath.Join(s.SiteAssetDir, "index.html"))
 	}
 	return s, errors.Join(errs...)
 }

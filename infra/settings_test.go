@@ -15,6 +15,7 @@ func TestLoadSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	base[ctxLambdaAssetDir] = "infra/testdata/lambda"
+	base[ctxSiteAssetDir] = "infra/testdata/site"
 	with := func(over map[string]any) contextGetter {
 		return func(k string) any {
 			if v, ok := over[k]; ok {
@@ -79,6 +80,7 @@ func TestLoadSettings(t *testing.T) {
 			ctxAPIConcurrency: float64(-1), ctxTracing: "maybe", ctxTwilioRate: float64(0),
 		}, wantErr: []string{`"stackName"`, `"webAclArn"`, "CLOUDFRONT", `"apiReservedConcurrency"`, `"tracing"`, `"twilioThrottleRate"`}},
 		{name: "missing build", over: map[string]any{ctxLambdaAssetDir: "no/such/dir"}, wantErr: []string{"make build"}},
+		{name: "missing site build", over: map[string]any{ctxSiteAssetDir: "no/such/dir"}, wantErr: []string{"make web"}},
 		{name: "wrong types", over: map[string]any{ctxDomainName: float64(3), ctxCORSOrigins: float64(1)}, wantErr: []string{"want a string", "want a list"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

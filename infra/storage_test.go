@@ -29,6 +29,13 @@ func TestTable(t *testing.T) {
 						map[string]any{"AttributeName": "gsi1sk", "KeyType": "RANGE"},
 					},
 					"Projection": map[string]any{"ProjectionType": "ALL"},
+				}, map[string]any{
+					"IndexName": "gsi2",
+					"KeySchema": []any{
+						map[string]any{"AttributeName": "gsi2pk", "KeyType": "HASH"},
+						map[string]any{"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+					},
+					"Projection": map[string]any{"ProjectionType": "ALL"},
 				}},
 			},
 		})

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,9 @@ type Dev struct {
 	CORSOrigins   []string
 	LogLevel      slog.Level
 	Twilio        Twilio
+	// WebDir holds the built dashboard (make web); "" means look for
+	// build/web in the working directory and the repository above it.
+	WebDir string
 }
 
 // Twilio is how to reach Twilio; an empty AccountSID means the sandbox.
@@ -45,6 +49,8 @@ type Lambda struct {
 	OriginVerifySecretARN string
 	TenantClaim           string
 	TwilioAPIBaseURL      string
+	// DashboardSignIn is the dashboard's sign-in configuration (a JSON object), or "".
+	DashboardSignIn string
 }
 
 // problems collects every configuration error so one run reports them all.
@@ -69,6 +75,7 @@ func LoadDev(getenv func(string) string) (Dev, error) {
 		APIToken:      strings.TrimSpace(getenv(EnvAPIToken)),
 		PublicBaseURL: strings.TrimRight(strings.TrimSpace(getenv(EnvPublicBaseURL)), "/"),
 		CORSOrigins:   splitList(getenv(EnvCORSOrigins)),
+		WebDir:        strings.TrimSpace(getenv(EnvWebDir)),
 		Twilio: Twilio{
 			AccountSID:         strings.TrimSpace(getenv(EnvTwilioAccountSID)),
 			AuthToken:          strings.TrimSpace(getenv(EnvTwilioAuthToken)),
@@ -109,7 +116,7 @@ func LoadLambda(getenv func(string) string, names []string) (Lambda, error) {
 	}
 	get := func(name string) string {
 		v := strings.TrimSpace(getenv(name))
-		if v == "" && need[name] && name != EnvCORSOrigins && name != EnvLogLevel {
+		if v == "" && need[name] && name != EnvCORSOrigins && name != EnvLogLevel && name != EnvDashboardSignIn {
 			p.add("%s is required", name)
 		}
 		return v
@@ -124,6 +131,13 @@ func LoadLambda(getenv func(string) string, names []string) (Lambda, error) {
 		OriginVerifySecretARN: get(EnvOriginVerifySecretARN),
 		TenantClaim:           orDefault(get(EnvTenantClaim), DefaultTenantClaim),
 		TwilioAPIBaseURL:      strings.TrimRight(orDefault(getenv(EnvTwilioAPIBaseURL), DefaultTwilioBaseURL), "/"),
+		DashboardSignIn:       get(EnvDashboardSignIn),
+	}
+	if c.DashboardSignIn != "" {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(c.DashboardSignIn), &obj); err != nil {
+			p.add("%s must be a JSON object", EnvDashboardSignIn)
+		}
 	}
 	if c.PublicBaseURL != "" {
 		checkURL(&p, EnvPublicBaseURL, c.PublicBaseURL)

@@ -16,6 +16,12 @@ const (
 	EnvAPIToken = "RELAY_API_TOKEN"
 	// EnvPublicBaseURL is the public URL Twilio signs (the CloudFront URL on AWS).
 	EnvPublicBaseURL = "PUBLIC_BASE_URL"
+	// EnvWebDir is the dev server's folder of built dashboard files (make web).
+	EnvWebDir = "RELAY_WEB_DIR"
+	// EnvDashboardSignIn is the JSON the dashboard reads from GET /api/auth/config to
+	// sign in: {"auth":"cognito","domain":<hosted UI URL>,"clientId":...,"redirectUri":...},
+	// or {"auth":"token"}. Optional; unset means the token form.
+	EnvDashboardSignIn = "DASHBOARD_SIGN_IN"
 	// EnvCORSOrigins is the comma-separated allow-list of dashboard origins.
 	EnvCORSOrigins = "RELAY_CORS_ORIGINS"
 	// EnvTwilioAccountSID is the dev server's Twilio Account SID.
@@ -66,6 +72,7 @@ var APIEnv = []string{
 	EnvPublicBaseURL, EnvCORSOrigins, EnvLogLevel,
 	EnvTableName, EnvAuditBucket, EnvTimerQueueURL,
 	EnvTwilioSecretARN, EnvOriginVerifySecretARN, EnvTenantClaim,
+	EnvDashboardSignIn,
 }
 
 // EscalatorEnv lists exactly the variables the escalation function reads on AWS.

@@ -38,6 +38,7 @@ type Tenant struct {
 	Fallback   *relay.Contact `yaml:"fallback" json:"fallback"`
 	TwoWay     bool           `yaml:"two_way" json:"two_way"`
 	AutoReply  string         `yaml:"auto_reply" json:"auto_reply"`
+	TrackLink  bool           `yaml:"track_link" json:"track_link"`
 	Operators  []Operator     `yaml:"operators" json:"operators"`
 	Customers  []Customer     `yaml:"customers" json:"customers"`
 	Jobs       []Job          `yaml:"jobs" json:"jobs"`
@@ -270,7 +271,7 @@ func Load(ctx context.Context, l relay.Loader, f File) error {
 	for _, t := range f.Tenants {
 		if err := l.PutTenant(ctx, relay.Tenant{ID: t.ID, Name: t.Name, Numbers: t.Numbers,
 			AckTimeout: time.Duration(t.AckTimeout), Chain: t.Chain, Repeat: t.Repeat, Fallback: t.Fallback,
-			TwoWay: t.TwoWay, AutoReply: t.AutoReply}); err != nil {
+			TwoWay: t.TwoWay, AutoReply: t.AutoReply, TrackLink: t.TrackLink}); err != nil {
 			return fmt.Errorf("load tenant %s: %w", t.ID, err)
 		}
 		for _, o := range t.Operators {

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -48,6 +49,7 @@ func relayItem(r relay.Relay, version int64) (map[string]types.AttributeValue, e
 	if !r.ExpiresAt.IsZero() {
 		item[attrTTL] = num(ttlOf(r.ExpiresAt))
 	}
+	maps.Copy(item, relayIndexAttrs(r)) // the listing's index, relays.go
 	return item, nil
 }
 

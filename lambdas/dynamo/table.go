@@ -18,7 +18,8 @@ import (
 const tableActiveTimeout = 5 * time.Minute
 
 // CreateTable creates the table with the schema the CDK stack deploys
-// (pk/sk, index gsi1 on gsi1pk/gsi1sk projecting ALL, TTL on ttl, on-demand
+// (pk/sk, index gsi1 on gsi1pk/gsi1sk and index gsi2 on gsi2pk/gsi2sk,
+// both projecting ALL, TTL on ttl, on-demand
 // billing) and waits until it is ACTIVE. A table that exists already is
 // not an error. Servers without UpdateTimeToLive (dynalite) get the table
 // without TTL, which the store never relies on.
@@ -32,6 +33,8 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			{AttributeName: aws.String(attrSK), AttributeType: s},
 			{AttributeName: aws.String(attrGSI1PK), AttributeType: s},
 			{AttributeName: aws.String(attrGSI1SK), AttributeType: s},
+			{AttributeName: aws.String(attrGSI2PK), AttributeType: s},
+			{AttributeName: aws.String(attrGSI2SK), AttributeType: s},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
@@ -42,6 +45,13 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			KeySchema: []types.KeySchemaElement{
 				{AttributeName: aws.String(attrGSI1PK), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String(attrGSI1SK), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}, {
+			IndexName: aws.String(gsi2),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(attrGSI2PK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(attrGSI2SK), KeyType: types.KeyTypeRange},
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},

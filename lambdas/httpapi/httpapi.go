@@ -51,9 +51,16 @@ type Exporter func(ctx context.Context, w io.Writer, tenantID string, since, unt
 
 // Config wires the handler.
 type Config struct {
-	Service   *relay.Service
-	Store     relay.Store
-	Audit     relay.AuditReader
+	Service *relay.Service
+	Store   relay.Store
+	Audit   relay.AuditReader
+	// Relays lists relays for the dashboard; nil answers 501.
+	Relays relay.RelayLister
+	// Track signs and checks the customer tracking links; nil answers 501.
+	Track *TrackSigner
+	// SignIn is what GET /api/auth/config tells the dashboard about signing
+	// in (a JSON object); nil means the bearer-token form.
+	SignIn    json.RawMessage
 	Export    Exporter
 	Signature SignatureVerifier
 	Auth      Authenticator

@@ -52,6 +52,11 @@ var routeTable = []route{
 	{Route{"POST", "/api/sms/audit", AccessDispatcher}, (*handler).postAudit},
 	{Route{"GET", "/api/sms/audit", AccessViewer}, (*handler).getAudit},
 	{Route{"GET", "/api/sms/audit/export", AccessViewer}, (*handler).export},
+	{Route{"GET", "/api/sms/relays", AccessViewer}, (*handler).listRelays},
+	{Route{"GET", "/api/sms/relays/{id}", AccessViewer}, (*handler).getRelay},
+	{Route{"GET", "/api/track", AccessPublic}, (*handler).track},
+	{Route{"GET", "/api/track/link", AccessDispatcher}, (*handler).trackLink},
+	{Route{"GET", "/api/auth/config", AccessPublic}, (*handler).signInConfig},
 	{Route{"GET", "/api/openapi.json", AccessPublic}, (*handler).openAPI},
 
 	{Route{"GET", "/api/tenant", AccessViewer}, (*handler).getTenant},

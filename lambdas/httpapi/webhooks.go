@@ -79,7 +79,7 @@ func (h *handler) incoming(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.InfoContext(r.Context(), "inbound", "outcome", res.Outcome, "tenant", res.TenantID, "message_sid", in.MessageSid,
 		"from", relay.MaskPhone(in.From))
-	twiml(w, http.StatusOK, res.Reply)
+	twiml(w, http.StatusOK, h.withTrackLink(ctx, res))
 }
 
 func (h *handler) delivery(w http.ResponseWriter, r *http.Request) {

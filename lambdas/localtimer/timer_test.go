@@ -136,9 +136,10 @@ func TestFiresInDueOrder(t *testing.T) {
 		if f.at.Before(f.tick.Due) {
 			t.Errorf("%s fired %v before its due time", f.tick.RelayID, f.tick.Due.Sub(f.at))
 		}
-		// A sanity bound, not a precision claim: shared CI machines are slow.
-		if late := f.at.Sub(f.tick.Due); late > 50*time.Millisecond {
-			t.Errorf("%s fired %v late, want under 50ms", f.tick.RelayID, late)
+		// A sanity bound that only catches a timer that waits for the wrong
+		// tick, not a precision claim: lateness is measured in docs/benchmarks.md.
+		if late := f.at.Sub(f.tick.Due); late > 2*time.Second {
+			t.Errorf("%s fired %v late, want it fired when due", f.tick.RelayID, late)
 		}
 	}
 	waitPending(t, tm, 0)

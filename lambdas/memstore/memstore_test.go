@@ -15,3 +15,7 @@ func TestContract(t *testing.T) {
 func TestDirectoryStore(t *testing.T) {
 	relaytest.TestDirectoryStore(t, func(*testing.T) relaytest.DirectoryStore { return memstore.New() })
 }
+
+func TestRelayLister(t *testing.T) {
+	relaytest.TestRelayLister(t, func(*testing.T) relaytest.ListingStore { return memstore.New() })
+}

@@ -41,6 +41,9 @@ type Tenant struct {
 	TwoWay bool `json:"two_way"`
 	// AutoReply, when set, is texted back to the customer on every new relay.
 	AutoReply string `json:"auto_reply,omitempty"`
+	// TrackLink appends the job's customer tracking link to AutoReply when
+	// the relay has a job.
+	TrackLink bool `json:"track_link,omitempty"`
 }
 
 // Window returns the tenant's acknowledgement window, defaulted and capped.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -32,9 +33,15 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	app.Log.InfoContext(ctx, "cold start", "function", config.FunctionAPI, "version", version)
+	var track *httpapi.TrackSigner
+	if app.OriginVerify != "" {
+		// Tracking links are signed with a key derived from the origin-verify
+		// secret: random, already loaded, and never sent to a browser.
+		track = httpapi.NewTrackSigner(app.OriginVerify, cfg.PublicBaseURL)
+	}
 	h := httpapi.New(httpapi.Config{
 		Service: app.Service, Store: app.Store, Audit: app.Audit, Export: awsapp.Exporter(app.Audit),
-		Registry: app.Registry,
+		Registry: app.Registry, Relays: app.Store, Track: track, SignIn: signIn(cfg.DashboardSignIn),
 		// Signatures are checked against the public CloudFront URL Twilio calls,
 		// with the current tokens (re-read after Twilio refuses them).
 		Signature:    app.Twilio,
@@ -47,4 +54,12 @@ func run(ctx context.Context, getenv func(string) string) error {
 	})
 	lambda.StartWithOptions(apigw.Handler(h), lambda.WithContext(ctx))
 	return nil
+}
+
+// signIn returns the dashboard's sign-in configuration, or nil for the token form.
+func signIn(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
 }

@@ -131,6 +131,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	validator := twilio.NewValidator(signToken, secondToken)
 
 	cache := relay.NewDirectoryCache(store, relay.DefaultDirectoryTTL, nil)
+	trackKey, err := persistedSecret(filepath.Join(cfg.StateDir, "track-key"), "")
+	if err != nil {
+		return err
+	}
 	svc := &relay.Service{Store: store, Sender: sender, Timer: timer, Audit: audit, Metrics: logMetrics{log}, Log: log,
 		Directory:   cache,
 		CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL),
@@ -139,6 +143,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	registry := &relay.Registry{Store: store, Audit: audit, Log: log, Changed: cache.Flush}
 	api := httpapi.New(httpapi.Config{
 		Service: svc, Store: store, Audit: audit, Version: version, Log: log, Registry: registry,
+		Relays: store, Track: httpapi.NewTrackSigner(trackKey, cfg.PublicBaseURL),
 		Export: func(ctx context.Context, w io.Writer, tenant string, since, until time.Time) error {
 			recs, err := s3audit.Export(ctx, audit, tenant, since, until)
 			if err != nil {
@@ -153,8 +158,18 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Auth:        httpapi.Tokens{Admin: apiToken},
 		CORSOrigins: cfg.CORSOrigins,
 	})
+	site := newSite(cfg.WebDir)
+	if site.dir() == "" {
+		// Built in the background: the API is up at once; / serves the
+		// dashboard as soon as the build is there.
+		go func() {
+			if _, err := buildWeb(ctx); err != nil {
+				log.Warn("dashboard not built: / answers a page that says so; run make web", "why", err.Error(), "env", config.EnvWebDir)
+			}
+		}()
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/", api)
+	mux.Handle("/api/", api)
 	// A tenant created through PUT /api/tenant gets its role token files too.
 	mux.Handle("PUT /api/tenant", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api.ServeHTTP(w, r)
@@ -164,6 +179,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			}
 		}
 	}))
+	mux.Handle("/", webHandler(site.dir))
 	if sandbox != nil {
 		mux.Handle("GET /dev/outbox", sandbox)
 	}
@@ -279,5 +295,9 @@ func banner(w io.Writer, cfg config.Dev, tenants []relay.Tenant, data, apiToken,
 	}
 	fmt.Fprintf(w, "  role tokens    %s/<tenant>-<role>\n", tokens)
 	fmt.Fprintf(w, "  API            %s/api/openapi.json\n", cfg.PublicBaseURL)
+	for _, t := range tenants {
+		// The token travels in the fragment, which browsers never send to the server.
+		fmt.Fprintf(w, "  dashboard      %s/#access_token=%s  (%s; signs in)\n", cfg.PublicBaseURL, httpapi.TenantToken(apiToken, t.ID), t.ID)
+	}
 	fmt.Fprintf(w, "  try            make sms FROM=+16195551234 BODY=\"need a pickup\"\n\n")
 }

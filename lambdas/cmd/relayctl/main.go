@@ -62,6 +62,7 @@ var commands = [][2]string{
 	{"export", "write the directory out as a data file, or -audit: maintenance.json"},
 	{"load", "add and update a data file's entries in DynamoDB (no removals, no audit)"},
 	{"create-table", "create the DynamoDB table (local stand-ins)"},
+	{"backfill-relay-index", "give relays written before gsi2 their index keys (once, after that deploy)"},
 }
 
 func usageText() string {
@@ -73,7 +74,7 @@ func usageText() string {
 	return b.String()
 }
 
-const usage = "usage: relayctl validate|import|export|load|create-table [flags]; relayctl <command> -h for flags"
+const usage = "usage: relayctl validate|import|export|load|create-table|backfill-relay-index [flags]; relayctl <command> -h for flags"
 
 // flags are every command's options; each command registers the ones it reads.
 type flags struct {
@@ -98,7 +99,7 @@ func newFlagSet(cmd string, out io.Writer, getenv func(string) string, f *flags)
 	case "load":
 		fs.StringVar(&f.file, "file", "", "data file (YAML or JSON)")
 		table()
-	case "create-table":
+	case "create-table", "backfill-relay-index":
 		table()
 	case "import":
 		fs.StringVar(&f.file, "file", "", "data file (YAML or JSON) or NDJSON stream (.ndjson); - reads stdin")
@@ -151,6 +152,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			return err
 		}
 		fmt.Fprintf(out, "%s: %d tenants, valid\n", f.file, len(file.Tenants))
+		return nil
+	case "backfill-relay-index":
+		// Once, after deploying gsi2 onto a table that already held relays (docs/architecture.md).
+		if f.table == "" {
+			return errors.New("-table or $" + config.EnvTableName + " is required")
+		}
+		client, err := dynamoClient(ctx, f.endpoint)
+		if err != nil {
+			return err
+		}
+		n, err := dynamo.New(client, f.table).BackfillRelayIndex(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "indexed %d relays in %s\n", n, f.table)
 		return nil
 	case "load", "create-table":
 		if f.table == "" {
