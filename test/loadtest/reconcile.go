@@ -102,7 +102,7 @@ const earlyTolerance = 600 * time.Millisecond
 
 // reconcile compares what was sent, what the fake Twilio accepted, what the
 // audit holds and what the store says.
-func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.Relay) Result {
+func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent, relays map[string]relay.Relay) Result {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var res Result
@@ -111,7 +111,7 @@ func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.R
 	res.P50, res.P99 = percentile(lat, 50), percentile(lat, 99)
 
 	byRelay := map[string][]forward{}
-	for _, m := range h.fake.Messages() {
+	for _, m := range msgs {
 		f := parseForward(m)
 		byRelay[f.relay] = append(byRelay[f.relay], f)
 	}

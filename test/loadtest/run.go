@@ -184,7 +184,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res := h.reconcile(events, relays)
+	res := h.reconcile(h.fake.Messages(), events, relays)
 	res.Elapsed = loadTime
 	res.RPS = float64(res.Sent) / loadTime.Seconds()
 	res.RSSMB = float64(h.srv.peakRSS) / (1 << 20)
