@@ -58,7 +58,9 @@ func TestReconcile(t *testing.T) {
 	}{
 		{"forwarded and acknowledged", text{ack: true}, []faketwilio.Message{m1}, []relay.AuditEvent{routed(m1, 1), acked},
 			stored(relay.StatusAcked, "alpha_op01", sent),
-			func(r Result) bool { return r.Accepted == 1 && r.Forwarded == 1 && !r.Failed() && r.AckUnsent == 0 && r.AuditMissing == 0 }},
+			func(r Result) bool {
+				return r.Accepted == 1 && r.Forwarded == 1 && !r.Failed() && r.AckUnsent == 0 && r.AuditMissing == 0
+			}},
 		{"lost: nobody texted", text{}, nil, []relay.AuditEvent{exhausted}, stored(relay.StatusExhausted, ""),
 			func(r Result) bool { return r.Lost == 1 && r.Forwarded == 0 && r.Failed() }},
 		{"double: one attempt sent twice", text{ack: true}, []faketwilio.Message{m1, m1b},
@@ -85,7 +87,9 @@ func TestReconcile(t *testing.T) {
 		{"operator given less than the window", text{}, []faketwilio.Message{m1, m2, fb},
 			[]relay.AuditEvent{routed(m1, 1), routed(m2, 2), {MessageSid: sid, Event: relay.EventFallback, OutboundSid: fb.Sid}, exhausted},
 			stored(relay.StatusExhausted, "", sent, sent2, relay.Attempt{N: 3, Fallback: true, MessageSid: fb.Sid, Delivery: relay.DeliveryQueued}),
-			func(r Result) bool { return r.ShortWindow == 1 && r.Escalated == 1 && r.Timeouts == 2 && r.MinGap == 500*time.Millisecond }},
+			func(r Result) bool {
+				return r.ShortWindow == 1 && r.Escalated == 1 && r.Timeouts == 2 && r.MinGap == 500*time.Millisecond
+			}},
 		{"forged webhook accepted", text{forged: true, statuses: []int{200}}, nil, nil, nil,
 			func(r Result) bool { return r.ForgedAccepted == 1 && r.Forged == 1 && r.Accepted == 0 && r.Failed() }},
 		{"forged webhook refused", text{forged: true, statuses: []int{403}}, nil, nil, nil,
