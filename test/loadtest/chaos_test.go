@@ -51,7 +51,8 @@ func TestChaosShort(t *testing.T) {
 		n    int
 	}{
 		{"lost", res.Lost}, {"double", res.Double}, {"stuck", res.Stuck}, {"ack_unsent", res.AckUnsent},
-		{"audit_missing", res.AuditMissing}, {"short_window", res.ShortWindow},
+		{"audit_missing", res.AuditMissing}, {"short_window", res.ShortWindow}, {"ack_dropped", res.AckDropped},
+		{"dropped", res.Dropped},
 	} {
 		if c.n == 0 {
 			continue

@@ -25,6 +25,7 @@ type Result struct {
 	AckUnsent    int // relays acknowledged by an operator who never received them
 	AckRefused   int // "OK" replies answered with something other than a confirmation
 	AckSilent    int // "OK" replies answered with an empty TwiML (no confirmation)
+	AckDropped   int // "OK" replies confirmed or answered silently whose relay the replier does not hold acknowledged
 	AuditMissing int // forwards at Twilio, or terminal states, without their audit event
 	ShortWindow  int // timeout failovers that gave the operator less than the window
 	PacedPending int // relays whose next text still waited for its pacing slot at the end
@@ -57,9 +58,9 @@ func (r Result) Line(prefix string) string {
 
 // Detail is the line before the summary with the counters beyond it.
 func (r Result) Detail(prefix string) string {
-	return fmt.Sprintf("%s-detail: paced_pending=%d dropped=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d audit_missing=%d "+
+	return fmt.Sprintf("%s-detail: paced_pending=%d dropped=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d ack_dropped=%d audit_missing=%d "+
 		"short_window=%d min_gap_ms=%s timeout_failovers=%d kills=%d twilio_faults=%d (429=%d 500=%d 503=%d hang=%d hang_accepted=%d slow=%d) seed=%d",
-		prefix, r.PacedPending, r.Dropped, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
+		prefix, r.PacedPending, r.Dropped, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AckDropped, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
 		r.Kills, r.Faults.Total(), r.Faults.Throttle, r.Faults.ServerError, r.Faults.Unavailable, r.Faults.HangRefused,
 		r.Faults.HangAccepted, r.Faults.Slow, r.Seed)
 }
@@ -261,6 +262,10 @@ func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent
 				res.example("dropped", fmt.Sprintf("%s/attempt%d", x.sid, a.N))
 				break
 			}
+		}
+		if (x.ackConfirmed || x.ackSilent) && stored && !(r.Status == relay.StatusAcked && r.AckedBy == x.ackBy) {
+			res.AckDropped++
+			res.example("ack_dropped", x.sid+"/"+x.ackBy)
 		}
 		switch {
 		case x.ackSilent:

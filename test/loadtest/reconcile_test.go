@@ -90,6 +90,9 @@ func TestReconcile(t *testing.T) {
 			func(r Result) bool {
 				return r.ShortWindow == 1 && r.Escalated == 1 && r.Timeouts == 2 && r.MinGap == 500*time.Millisecond
 			}},
+		{"confirmed acknowledgement not stored", text{ack: true, ackPosted: true, ackConfirmed: true, ackBy: "alpha_op01"},
+			[]faketwilio.Message{m1, m2}, []relay.AuditEvent{routed(m1, 1), routed(m2, 2)},
+			stored(relay.StatusPending, "", sent, sent2), func(r Result) bool { return r.AckDropped == 1 }},
 		{"forged webhook accepted", text{forged: true, statuses: []int{200}}, nil, nil, nil,
 			func(r Result) bool { return r.ForgedAccepted == 1 && r.Forged == 1 && r.Accepted == 0 && r.Failed() }},
 		{"forged webhook refused", text{forged: true, statuses: []int{403}}, nil, nil, nil,

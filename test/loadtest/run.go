@@ -45,7 +45,8 @@ type text struct {
 	undeliv  bool // the first forward is reported undelivered
 	answered bool // some post got 200
 	statuses []int
-	// acks: what the operator's reply got back.
+	// acks: who replied and what the reply got back.
+	ackBy                              string
 	ackPosted, ackConfirmed, ackSilent bool
 	undelivDone                        bool
 }
@@ -462,6 +463,7 @@ func (h *harness) ack(ctx context.Context, x *text, m faketwilio.Message) {
 	status, answer, _ := h.post(context.WithoutCancel(ctx), "/api/sms/incoming", form(newSid(), m.To, m.From, body), authToken, false)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	x.ackBy = h.dir.Tenants[x.tenant].Operators[m.To]
 	x.ackConfirmed = status == http.StatusOK && confirmRe.MatchString(answer)
 	x.ackSilent = !x.ackConfirmed && status == http.StatusOK && !strings.Contains(answer, "<Message>")
 }
