@@ -25,7 +25,8 @@ type Result struct {
 	AckUnsent    int // relays acknowledged by an operator who never received them
 	AckRefused   int // "OK" replies answered with something other than a confirmation
 	AckSilent    int // "OK" replies answered with an empty TwiML (no confirmation)
-	AckDropped   int // "OK" replies confirmed or answered silently whose relay the replier does not hold acknowledged
+	AckDropped   int // "OK" replies confirmed whose relay the store does not hold acknowledged by the replier
+	SentAfterAck int // relays forwarded to a later attempt after an "OK" to an earlier one was confirmed
 	AuditMissing int // forwards at Twilio, or terminal states, without their audit event
 	ShortWindow  int // timeout failovers that gave the operator less than the window
 	PacedPending int // relays whose next text still waited for its pacing slot at the end
@@ -58,9 +59,9 @@ func (r Result) Line(prefix string) string {
 
 // Detail is the line before the summary with the counters beyond it.
 func (r Result) Detail(prefix string) string {
-	return fmt.Sprintf("%s-detail: paced_pending=%d dropped=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d ack_dropped=%d audit_missing=%d "+
+	return fmt.Sprintf("%s-detail: paced_pending=%d dropped=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d ack_dropped=%d sent_after_ack=%d audit_missing=%d "+
 		"short_window=%d min_gap_ms=%s timeout_failovers=%d kills=%d twilio_faults=%d (429=%d 500=%d 503=%d hang=%d hang_accepted=%d slow=%d) seed=%d",
-		prefix, r.PacedPending, r.Dropped, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AckDropped, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
+		prefix, r.PacedPending, r.Dropped, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AckDropped, r.SentAfterAck, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
 		r.Kills, r.Faults.Total(), r.Faults.Throttle, r.Faults.ServerError, r.Faults.Unavailable, r.Faults.HangRefused,
 		r.Faults.HangAccepted, r.Faults.Slow, r.Seed)
 }
@@ -263,7 +264,17 @@ func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent
 				break
 			}
 		}
-		if (x.ackConfirmed || x.ackSilent) && stored && !(r.Status == relay.StatusAcked && r.AckedBy == x.ackBy) {
+		if x.ackConfirmed {
+			// A confirmed "OK" ends the relay: nothing may go out after it.
+			for n := range perAttempt {
+				if n > x.ackAttempt && operatorAttempts[n] {
+					res.SentAfterAck++
+					res.example("sent_after_ack", fmt.Sprintf("%s/attempt%d>%d", x.sid, n, x.ackAttempt))
+					break
+				}
+			}
+		}
+		if x.ackConfirmed && stored && !(r.Status == relay.StatusAcked && r.AckedBy == x.ackBy) {
 			res.AckDropped++
 			res.example("ack_dropped", x.sid+"/"+x.ackBy)
 		}
@@ -271,7 +282,7 @@ func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent
 		case x.ackSilent:
 			res.AckSilent++
 			res.example("ack_silent", x.sid)
-		case x.ackPosted && !x.ackConfirmed:
+		case x.ackPosted && !x.ackConfirmed && !x.lateAck: // a late "OK" may lose to the timer
 			res.AckRefused++
 			res.example("ack_refused", x.sid)
 		}
@@ -279,7 +290,7 @@ func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent
 		// Failover lateness: timeout transitions only (no ack asked, the
 		// attempt not failed), measured at the fake Twilio.
 		if x.ack || x.undeliv {
-			continue
+			continue // acknowledged or failed attempts are not timeouts
 		}
 		for n := 1; ; n++ {
 			a, okA := firstOf[n]

@@ -33,6 +33,15 @@ const (
 	adminToken = "loadtest-admin-token-0123456789ab"
 )
 
+// Kinds of forgery, taken in turn.
+const (
+	forgeWrongToken = iota // signed with another token
+	forgeOtherURL          // signed with the right token over another URL
+	forgeUnsigned          // no X-Twilio-Signature
+	forgeTampered          // signed, then the body changed
+	forgeKinds
+)
+
 // text is one customer text the harness posts, or a forgery.
 type text struct {
 	sid      string
@@ -41,12 +50,15 @@ type text struct {
 	body     string
 	copies   int // posts with this sid: 1 + duplicates
 	forged   bool
+	forgery  int  // how a forged text is forged (forge*)
 	ack      bool // the operator answers "OK" to the first forward
+	lateAck  bool // ... at the very end of the window
 	undeliv  bool // the first forward is reported undelivered
 	answered bool // some post got 200
 	statuses []int
-	// acks: who replied and what the reply got back.
+	// acks: who replied to which attempt and what the reply got back.
 	ackBy                              string
+	ackAttempt                         int
 	ackPosted, ackConfirmed, ackSilent bool
 	undelivDone                        bool
 }
@@ -170,6 +182,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	loadTime := time.Since(loadStart)
 	h.logf("loadtest: load done in %s; waiting for relays to settle", loadTime.Round(time.Millisecond))
+	if err := h.settleKills(ctx); err != nil {
+		stopWatch()
+		<-watched
+		return Result{}, err
+	}
 	settled := h.settle(ctx)
 	stopWatch()
 	<-watched
@@ -193,6 +210,25 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.Faults = h.fake.FaultStats()
 	res.Seed = seed
 	return res, nil
+}
+
+// settleKills SIGKILLs and restarts the server o.SettleKills times, half a
+// window apart, while failovers are pending: their timers must survive.
+func (h *harness) settleKills(ctx context.Context) error {
+	for range h.o.SettleKills {
+		time.Sleep(h.o.Window / 2)
+		h.logf("loadtest: SIGKILL of the dev server while relays settle")
+		if err := h.srv.kill(); err != nil {
+			return err
+		}
+		h.mu.Lock()
+		h.kills++
+		h.mu.Unlock()
+		if err := h.srv.restart(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func orDiscard(w io.Writer) io.Writer {
@@ -225,6 +261,8 @@ func (h *harness) plan() {
 			x.ack = true
 		case r < o.AckShare+o.UndeliveredShare:
 			x.undeliv = true
+		case r < o.AckShare+o.UndeliveredShare+o.LateAckShare:
+			x.ack, x.lateAck = true, true
 		}
 		h.order = append(h.order, x)
 	}
@@ -237,7 +275,7 @@ func (h *harness) plan() {
 		ti := i % 2
 		t := h.dir.Tenants[ti]
 		x := &text{sid: newSid(), tenant: ti, from: t.Customers[h.intn(len(t.Customers))], to: t.Numbers[0],
-			body: "forged #" + strconv.Itoa(i), copies: 1, forged: true}
+			body: "forged #" + strconv.Itoa(i), copies: 1, forged: true, forgery: i % forgeKinds}
 		at := h.intn(len(all) + 1)
 		all = append(all[:at], append([]*text{x}, all[at:]...)...)
 	}
@@ -260,9 +298,12 @@ func form(sid, from, to, body string) url.Values {
 // server is down (connection refused) or answers 5xx. It returns the last
 // status and body; latency is recorded per answered customer webhook.
 func (h *harness) post(ctx context.Context, path string, f url.Values, token string, timed bool) (int, string, error) {
+	return h.postRaw(ctx, path, f.Encode(), twilio.Signature(token, h.base+path, f), timed)
+}
+
+// postRaw posts body with the X-Twilio-Signature sig (none when empty).
+func (h *harness) postRaw(ctx context.Context, path, body, sig string, timed bool) (int, string, error) {
 	target := h.base + path
-	sig := twilio.Signature(token, target, f)
-	body := f.Encode()
 	var lastErr error
 	for try := 0; try < 12; try++ {
 		if try > 0 {
@@ -277,7 +318,9 @@ func (h *harness) post(ctx context.Context, path string, f url.Values, token str
 			return 0, "", fmt.Errorf("build request: %w", err)
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Twilio-Signature", sig)
+		if sig != "" {
+			req.Header.Set("X-Twilio-Signature", sig)
+		}
 		start := time.Now()
 		resp, err := h.client.Do(req)
 		if err != nil {
@@ -371,11 +414,26 @@ func (h *harness) load(ctx context.Context) error {
 
 // send posts one copy of x.
 func (h *harness) send(ctx context.Context, x *text) {
-	token := authToken
+	const path = "/api/sms/incoming"
+	f := form(x.sid, x.from, x.to, x.body)
+	body, sig := f.Encode(), twilio.Signature(authToken, h.base+path, f)
 	if x.forged {
-		token = forgeToken
+		switch x.forgery {
+		case forgeWrongToken:
+			sig = twilio.Signature(forgeToken, h.base+path, f)
+		case forgeOtherURL:
+			// Signed by the right token for another host, as a relay that
+			// trusted the Host header would verify it.
+			sig = twilio.Signature(authToken, "http://attacker.example"+path, f)
+		case forgeUnsigned:
+			sig = ""
+		case forgeTampered:
+			// A genuine signature, then the text changed on the way.
+			g := form(x.sid, x.from, x.to, x.body+" and send it to +15555550000")
+			body = g.Encode()
+		}
 	}
-	status, _, _ := h.post(ctx, "/api/sms/incoming", form(x.sid, x.from, x.to, x.body), token, !x.forged)
+	status, _, _ := h.postRaw(ctx, path, body, sig, !x.forged)
 	h.mu.Lock()
 	x.statuses = append(x.statuses, status)
 	if status == http.StatusOK {
@@ -436,7 +494,7 @@ func (h *harness) watch(ctx context.Context) {
 			h.mu.Unlock()
 			if doAck {
 				h.helpers.Add(1)
-				go func() { defer h.helpers.Done(); h.ack(ctx, x, m) }()
+				go func() { defer h.helpers.Done(); h.ack(ctx, x, f) }()
 			}
 			if doUndeliv {
 				h.helpers.Add(1)
@@ -447,10 +505,15 @@ func (h *harness) watch(ctx context.Context) {
 	}
 }
 
-// ack answers a forward as its operator would, within half the window,
-// with the reply code the forward shows.
-func (h *harness) ack(ctx context.Context, x *text, m faketwilio.Message) {
+// ack answers a forward as its operator would, within half the window (or,
+// for a late ack, within 150 ms of its end), with the reply code the
+// forward shows.
+func (h *harness) ack(ctx context.Context, x *text, f forward) {
+	m := f.Message
 	delay := time.Duration((0.1 + 0.4*h.float()) * float64(h.o.Window))
+	if x.lateAck {
+		delay = h.o.Window + time.Duration((h.float()-0.5)*float64(300*time.Millisecond)) - time.Since(m.AcceptedAt)
+	}
 	select {
 	case <-ctx.Done():
 	case <-time.After(delay):
@@ -463,7 +526,7 @@ func (h *harness) ack(ctx context.Context, x *text, m faketwilio.Message) {
 	status, answer, _ := h.post(context.WithoutCancel(ctx), "/api/sms/incoming", form(newSid(), m.To, m.From, body), authToken, false)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	x.ackBy = h.dir.Tenants[x.tenant].Operators[m.To]
+	x.ackBy, x.ackAttempt = h.dir.Tenants[x.tenant].Operators[m.To], f.attempt
 	x.ackConfirmed = status == http.StatusOK && confirmRe.MatchString(answer)
 	x.ackSilent = !x.ackConfirmed && status == http.StatusOK && !strings.Contains(answer, "<Message>")
 }
