@@ -85,9 +85,11 @@ type harness struct {
 	end       time.Time // when the server was stopped
 }
 
+// logf writes a progress line. Progress lines start with "[loadtest]", so
+// that only the summary line starts with "loadtest:" (or "chaos:").
 func (h *harness) logf(format string, args ...any) {
 	if h.log != nil {
-		fmt.Fprintf(h.log, format+"\n", args...)
+		fmt.Fprintf(h.log, "[loadtest] "+format+"\n", args...)
 	}
 }
 
@@ -123,7 +125,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, fmt.Errorf("create work dir: %w", err)
 	}
 	if o.KeepDir {
-		fmt.Fprintf(orDiscard(o.Log), "loadtest: work dir %s kept\n", work)
+		fmt.Fprintf(orDiscard(o.Log), "[loadtest] work dir %s kept\n", work)
 	} else {
 		defer os.RemoveAll(work)
 	}
@@ -135,7 +137,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	bin := o.Devserver
 	if bin == "" {
-		h.logf("loadtest: building the dev server")
+		h.logf("building the dev server")
 		if bin, err = buildDevserver(ctx, work); err != nil {
 			return Result{}, err
 		}
@@ -173,7 +175,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	watched := make(chan struct{})
 	go func() { defer close(watched); h.watch(watchCtx) }()
 
-	h.logf("loadtest: %d webhooks at %.0f/s, concurrency %d, window %s, seed %d", o.Count, o.Rate, o.Concurrency, o.Window, seed)
+	h.logf("%d webhooks at %.0f/s, concurrency %d, window %s, seed %d", o.Count, o.Rate, o.Concurrency, o.Window, seed)
 	loadStart := time.Now()
 	if err := h.load(ctx); err != nil {
 		stopWatch()
@@ -181,7 +183,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	loadTime := time.Since(loadStart)
-	h.logf("loadtest: load done in %s; waiting for relays to settle", loadTime.Round(time.Millisecond))
+	h.logf("load done in %s; waiting for relays to settle", loadTime.Round(time.Millisecond))
 	if err := h.settleKills(ctx); err != nil {
 		stopWatch()
 		<-watched
@@ -191,7 +193,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	stopWatch()
 	<-watched
 	h.helpers.Wait()
-	h.logf("loadtest: settled=%v; reconciling", settled)
+	h.logf("settled=%v; reconciling", settled)
 	events, err := h.fullAudit(ctx)
 	if err != nil {
 		return Result{}, err
@@ -217,7 +219,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 func (h *harness) settleKills(ctx context.Context) error {
 	for range h.o.SettleKills {
 		time.Sleep(h.o.Window / 2)
-		h.logf("loadtest: SIGKILL of the dev server while relays settle")
+		h.logf("SIGKILL of the dev server while relays settle")
 		if err := h.srv.kill(); err != nil {
 			return err
 		}
@@ -375,7 +377,7 @@ func (h *harness) load(ctx context.Context) error {
 			restarts.Add(1)
 			go func() {
 				defer restarts.Done()
-				h.logf("loadtest: SIGKILL of the dev server after %d texts", i)
+				h.logf("SIGKILL of the dev server after %d texts", i)
 				if err := h.srv.kill(); err != nil {
 					restartErr.Store(err)
 					return
@@ -561,7 +563,7 @@ func (h *harness) settle(ctx context.Context) bool {
 		}
 		events, err := h.fullAudit(ctx)
 		if err != nil {
-			h.logf("loadtest: audit read failed while settling: %v", err)
+			h.logf("audit read failed while settling: %v", err)
 			continue
 		}
 		terminal := map[string]bool{}
@@ -578,7 +580,7 @@ func (h *harness) settle(ctx context.Context) bool {
 			}
 		}
 		h.mu.Unlock()
-		h.logf("loadtest: %d relays open", open)
+		h.logf("%d relays open", open)
 		if open == 0 {
 			time.Sleep(grace) // late doubles would arrive now
 			return true
@@ -586,7 +588,7 @@ func (h *harness) settle(ctx context.Context) bool {
 		if msgs := len(h.fake.Messages()); open != lastOpen || msgs != lastMsgs {
 			lastOpen, lastMsgs, lastChange = open, msgs, time.Now()
 		} else if time.Since(lastChange) > quiet {
-			h.logf("loadtest: no progress for %s; %d relays stay open", quiet, open)
+			h.logf("no progress for %s; %d relays stay open", quiet, open)
 			return false
 		}
 	}
