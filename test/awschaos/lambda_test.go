@@ -344,9 +344,11 @@ func TestLambdaUnderFaults(t *testing.T) {
 	sent, dead := e.queue.Stats()
 	report(t, fmt.Sprintf("aws-chaos: lambda texts=%d lost=%d double=%d stuck=%d audit_missing=%d ack_dropped=%d timer_messages=%d dead_letters=%d twilio_faults=%d dynamodb{%s} s3{%s} strict=%v",
 		len(texts), lost, double, stuck, auditMissing, ackDropped, sent, dead, e.fake.FaultStats().Total(), e.dynamo.Stats(), e.s3.Stats(), strict()))
-	blocked(t, "texts lost on the Lambda path", lost)
-	blocked(t, "forwards sent twice on the Lambda path", double)
-	blocked(t, "relays stuck pending on the Lambda path", stuck)
-	blocked(t, "audit records missing on the Lambda path", auditMissing)
-	blocked(t, "confirmed acknowledgements not stored on the Lambda path", ackDropped)
+	var pending []string
+	blocked(t, &pending, "texts lost on the Lambda path", lost)
+	blocked(t, &pending, "forwards sent twice on the Lambda path", double)
+	blocked(t, &pending, "relays stuck pending on the Lambda path", stuck)
+	blocked(t, &pending, "audit records missing on the Lambda path", auditMissing)
+	blocked(t, &pending, "confirmed acknowledgements not stored on the Lambda path", ackDropped)
+	skipBlocked(t, pending)
 }
