@@ -94,13 +94,16 @@ test-race: deps ## Run the domain, stores, timers and e2e under the race detecto
 
 .PHONY: loadtest
 loadtest: ## Load the dev server and reconcile sent/Twilio/audit/store; knobs LOADTEST_* (docs/reliability.md).
-	$(GO) run ./test/loadtest/cmd/loadtest
+	@mkdir -p $(BUILD)
+	$(GO) build -o $(BUILD)/loadtest ./test/loadtest/cmd/loadtest
+	$(BUILD)/loadtest
 
 .PHONY: chaos
 chaos: test/node_modules/.installed ## Load under Twilio faults, a SIGKILL and store faults; knobs CHAOS_*, RELAY_CHAOS_STRICT=1.
 	@mkdir -p $(BUILD) && rm -f $(BUILD)/chaos-aws.txt
 	-CHAOS_REPORT=$(abspath $(BUILD))/chaos-aws.txt $(GO) test -count=1 -run 'UnderFaults' ./test/awschaos
-	$(GO) run ./test/loadtest/cmd/loadtest -chaos -aws-report $(BUILD)/chaos-aws.txt
+	$(GO) build -o $(BUILD)/loadtest ./test/loadtest/cmd/loadtest
+	$(BUILD)/loadtest -chaos -aws-report $(BUILD)/chaos-aws.txt
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 15s); the corpora also run in `make test`.

@@ -68,6 +68,12 @@ func (s *Store) CreateRelay(ctx context.Context, r *relay.Relay) error {
 		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
 	})
 	if isConditionFailed(err) {
+		// The SDK retries a request whose answer was lost; if the first try
+		// was applied, the retry fails its condition on our own item.
+		if cur, gerr := s.get(ctx, relayPK(r.ID), relaySK); gerr == nil && sameData(cur, item) {
+			r.Version = 1
+			return nil
+		}
 		return fmt.Errorf("create relay %s: %w", r.ID, relay.Wrap(relay.Conflict, err, "relay already exists"))
 	}
 	if err != nil {
@@ -110,6 +116,10 @@ func (s *Store) UpdateRelay(ctx context.Context, r *relay.Relay) error {
 			err = gerr
 		case cur == nil:
 			err = relay.Errorf(relay.NotFound, "relay not found")
+		case sameData(cur, item):
+			// Our own write, applied by a try whose answer was lost.
+			r.Version = next
+			return nil
 		default:
 			err = relay.Wrap(relay.Conflict, err, "relay changed")
 		}
@@ -142,6 +152,10 @@ func (s *Store) ClaimCode(ctx context.Context, l relay.CodeLease) error {
 	})
 	if isConditionFailed(err) {
 		err = relay.Wrap(relay.Conflict, err, "code already leased")
+		// A retried request whose first try was applied finds its own lease.
+		if cur, gerr := s.get(ctx, codesPK(l.TenantID, l.OperatorID), codeSK(l.Code)); gerr == nil && sameLease(cur, item) {
+			err = nil
+		}
 	} else {
 		err = classify(err)
 	}
@@ -227,4 +241,22 @@ func (s *Store) OptedOut(ctx context.Context, tenantID, phone string) (bool, err
 	}
 	v, _ := item[attrOptedOut].(*types.AttributeValueMemberBOOL)
 	return v != nil && v.Value, nil
+}
+
+// sameData reports whether two relay items hold the same version and data:
+// every relay write carries a fresh token in its data, so equal data means
+// the stored item is this very write.
+func sameData(a, b map[string]types.AttributeValue) bool {
+	av, ok1 := a[attrData].(*types.AttributeValueMemberS)
+	bv, ok2 := b[attrData].(*types.AttributeValueMemberS)
+	an, ok3 := a[attrVersion].(*types.AttributeValueMemberN)
+	bn, ok4 := b[attrVersion].(*types.AttributeValueMemberN)
+	return ok1 && ok2 && ok3 && ok4 && av.Value == bv.Value && an.Value == bn.Value
+}
+
+// sameLease reports whether a stored lease item is the one in b.
+func sameLease(a, b map[string]types.AttributeValue) bool {
+	av, ok1 := a[attrData].(*types.AttributeValueMemberS)
+	bv, ok2 := b[attrData].(*types.AttributeValueMemberS)
+	return ok1 && ok2 && av.Value == bv.Value
 }

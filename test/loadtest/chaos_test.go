@@ -39,8 +39,8 @@ func TestChaosShort(t *testing.T) {
 	if res.ForgedAccepted != 0 {
 		t.Errorf("forged_accepted = %d, want 0", res.ForgedAccepted)
 	}
-	if res.Kills != o.Kills {
-		t.Errorf("kills = %d, want %d", res.Kills, o.Kills)
+	if res.Kills != o.Kills+o.SettleKills {
+		t.Errorf("kills = %d, want %d", res.Kills, o.Kills+o.SettleKills)
 	}
 	if res.Accepted == 0 || res.Faults.Total() == 0 {
 		t.Errorf("nothing exercised: accepted=%d twilio faults=%d", res.Accepted, res.Faults.Total())
@@ -51,7 +51,8 @@ func TestChaosShort(t *testing.T) {
 		n    int
 	}{
 		{"lost", res.Lost}, {"double", res.Double}, {"stuck", res.Stuck}, {"ack_unsent", res.AckUnsent},
-		{"audit_missing", res.AuditMissing}, {"short_window", res.ShortWindow},
+		{"audit_missing", res.AuditMissing}, {"short_window", res.ShortWindow}, {"ack_dropped", res.AckDropped},
+		{"dropped", res.Dropped}, {"sent_after_ack", res.SentAfterAck},
 	} {
 		if c.n == 0 {
 			continue

@@ -51,6 +51,9 @@ type Options struct {
 	// UndeliveredShare of the unique valid texts get an "undelivered"
 	// status callback for their first forward.
 	UndeliveredShare float64
+	// LateAckShare of the unique valid texts get their "OK" within 150 ms
+	// of the window's end, racing the escalation timer.
+	LateAckShare float64
 	// Window is every tenant's ack_timeout.
 	Window time.Duration
 	// Customers is the number of customers per tenant.
@@ -58,6 +61,9 @@ type Options struct {
 	// Kills is how many times the dev server is SIGKILLed mid-load and
 	// restarted on the same state directory.
 	Kills int
+	// SettleKills is how many times it is SIGKILLed after the load, while
+	// failovers are pending (half a window apart).
+	SettleKills int
 	// Faults is the fake Twilio's fault plan.
 	Faults faketwilio.FaultPlan
 	// Settle bounds the wait for every relay to settle after the load.
@@ -76,7 +82,7 @@ type Options struct {
 func Defaults() Options {
 	return Options{
 		Count: 1000, Rate: 60, Concurrency: 16,
-		DuplicateShare: 0.2, ForgedShare: 0.05, AckShare: 0.5, UndeliveredShare: 0.05,
+		DuplicateShare: 0.2, ForgedShare: 0.05, AckShare: 0.5, UndeliveredShare: 0.05, LateAckShare: 0.05,
 		Window: 2 * time.Second, Customers: 200, Settle: 40 * time.Second,
 	}
 }
@@ -86,7 +92,7 @@ func Defaults() Options {
 func ChaosDefaults() Options {
 	o := Defaults()
 	o.Count, o.Rate, o.Concurrency = 600, 40, 8
-	o.Kills = 1
+	o.Kills, o.SettleKills = 1, 1
 	o.Settle = 75 * time.Second
 	o.Faults = faketwilio.FaultPlan{Throttle: 0.04, ServerError: 0.04, Unavailable: 0.04,
 		HangRefused: 0.01, HangAccepted: 0.02, Slow: 0.05, Latency: 800 * time.Millisecond, Hang: 11 * time.Second}
@@ -102,6 +108,8 @@ const (
 	EnvForged       = "LOADTEST_FORGED_SHARE"
 	EnvAck          = "LOADTEST_ACK_SHARE"
 	EnvUndelivered  = "LOADTEST_UNDELIVERED_SHARE"
+	EnvLateAck      = "LOADTEST_LATE_ACK_SHARE"
+	EnvSettleKills  = "LOADTEST_SETTLE_KILLS"
 	EnvWindow       = "LOADTEST_WINDOW"
 	EnvCustomers    = "LOADTEST_CUSTOMERS"
 	EnvKills        = "LOADTEST_KILLS"
@@ -161,9 +169,11 @@ func FromEnv(getenv func(string) string, d Options) (Options, error) {
 	num(EnvForged, &o.ForgedShare)
 	num(EnvAck, &o.AckShare)
 	num(EnvUndelivered, &o.UndeliveredShare)
+	num(EnvLateAck, &o.LateAckShare)
 	dur(EnvWindow, &o.Window)
 	integer(EnvCustomers, &o.Customers)
 	integer(EnvKills, &o.Kills)
+	integer(EnvSettleKills, &o.SettleKills)
 	dur(EnvSettle, &o.Settle)
 	if v := strings.TrimSpace(getenv(EnvSeed)); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
@@ -206,7 +216,7 @@ func (o Options) Validate() error {
 		name string
 		v    float64
 	}{{"duplicate share", o.DuplicateShare}, {"forged share", o.ForgedShare}, {"ack share", o.AckShare},
-		{"undelivered share", o.UndeliveredShare}} {
+		{"undelivered share", o.UndeliveredShare}, {"late ack share", o.LateAckShare}} {
 		if s.v < 0 || s.v > 1 {
 			bad = append(bad, s.name+" must be between 0 and 1")
 		}
@@ -214,8 +224,8 @@ func (o Options) Validate() error {
 	if o.DuplicateShare+o.ForgedShare >= 1 {
 		bad = append(bad, "duplicate and forged shares leave no unique valid text")
 	}
-	if o.AckShare+o.UndeliveredShare > 1 {
-		bad = append(bad, "ack and undelivered shares add up to more than 1")
+	if o.AckShare+o.UndeliveredShare+o.LateAckShare > 1 {
+		bad = append(bad, "ack, undelivered and late ack shares add up to more than 1")
 	}
 	if o.Window < 500*time.Millisecond || o.Window > 900*time.Second {
 		bad = append(bad, "window must be 500ms..900s")
@@ -223,8 +233,8 @@ func (o Options) Validate() error {
 	if o.Customers < 1 || o.Customers > 100_000 {
 		bad = append(bad, "customers must be 1..100000")
 	}
-	if o.Kills < 0 || o.Kills > 10 {
-		bad = append(bad, "kills must be 0..10")
+	if o.Kills < 0 || o.Kills > 10 || o.SettleKills < 0 || o.SettleKills > 10 {
+		bad = append(bad, "kills and settle kills must be 0..10")
 	}
 	if o.Settle <= 0 || o.Settle > 30*time.Minute {
 		bad = append(bad, "settle must be more than 0 and at most 30m")

@@ -25,6 +25,8 @@ type Result struct {
 	AckUnsent    int // relays acknowledged by an operator who never received them
 	AckRefused   int // "OK" replies answered with something other than a confirmation
 	AckSilent    int // "OK" replies answered with an empty TwiML (no confirmation)
+	AckDropped   int // "OK" replies confirmed whose relay the store does not hold acknowledged by the replier
+	SentAfterAck int // relays forwarded to a later attempt after an "OK" to an earlier one was confirmed
 	AuditMissing int // forwards at Twilio, or terminal states, without their audit event
 	ShortWindow  int // timeout failovers that gave the operator less than the window
 	PacedPending int // relays whose next text still waited for its pacing slot at the end
@@ -57,9 +59,9 @@ func (r Result) Line(prefix string) string {
 
 // Detail is the line before the summary with the counters beyond it.
 func (r Result) Detail(prefix string) string {
-	return fmt.Sprintf("%s-detail: paced_pending=%d dropped=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d audit_missing=%d "+
+	return fmt.Sprintf("%s-detail: paced_pending=%d dropped=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d ack_dropped=%d sent_after_ack=%d audit_missing=%d "+
 		"short_window=%d min_gap_ms=%s timeout_failovers=%d kills=%d twilio_faults=%d (429=%d 500=%d 503=%d hang=%d hang_accepted=%d slow=%d) seed=%d",
-		prefix, r.PacedPending, r.Dropped, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
+		prefix, r.PacedPending, r.Dropped, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AckDropped, r.SentAfterAck, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
 		r.Kills, r.Faults.Total(), r.Faults.Throttle, r.Faults.ServerError, r.Faults.Unavailable, r.Faults.HangRefused,
 		r.Faults.HangAccepted, r.Faults.Slow, r.Seed)
 }
@@ -102,7 +104,7 @@ const earlyTolerance = 600 * time.Millisecond
 
 // reconcile compares what was sent, what the fake Twilio accepted, what the
 // audit holds and what the store says.
-func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.Relay) Result {
+func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent, relays map[string]relay.Relay) Result {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var res Result
@@ -111,7 +113,7 @@ func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.R
 	res.P50, res.P99 = percentile(lat, 50), percentile(lat, 99)
 
 	byRelay := map[string][]forward{}
-	for _, m := range h.fake.Messages() {
+	for _, m := range msgs {
 		f := parseForward(m)
 		byRelay[f.relay] = append(byRelay[f.relay], f)
 	}
@@ -262,11 +264,25 @@ func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.R
 				break
 			}
 		}
+		if x.ackConfirmed {
+			// A confirmed "OK" ends the relay: nothing may go out after it.
+			for n := range perAttempt {
+				if n > x.ackAttempt && operatorAttempts[n] {
+					res.SentAfterAck++
+					res.example("sent_after_ack", fmt.Sprintf("%s/attempt%d>%d", x.sid, n, x.ackAttempt))
+					break
+				}
+			}
+		}
+		if x.ackConfirmed && stored && !(r.Status == relay.StatusAcked && r.AckedBy == x.ackBy) {
+			res.AckDropped++
+			res.example("ack_dropped", x.sid+"/"+x.ackBy)
+		}
 		switch {
 		case x.ackSilent:
 			res.AckSilent++
 			res.example("ack_silent", x.sid)
-		case x.ackPosted && !x.ackConfirmed:
+		case x.ackPosted && !x.ackConfirmed && !x.lateAck: // a late "OK" may lose to the timer
 			res.AckRefused++
 			res.example("ack_refused", x.sid)
 		}
@@ -274,7 +290,7 @@ func (h *harness) reconcile(events []relay.AuditEvent, relays map[string]relay.R
 		// Failover lateness: timeout transitions only (no ack asked, the
 		// attempt not failed), measured at the fake Twilio.
 		if x.ack || x.undeliv {
-			continue
+			continue // acknowledged or failed attempts are not timeouts
 		}
 		for n := 1; ; n++ {
 			a, okA := firstOf[n]

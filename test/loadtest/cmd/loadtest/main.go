@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	o, err := loadtest.FromEnv(getenv, defaults)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
+		fmt.Fprintf(stderr, "[%s] error: %v\n", prefix, err)
 		return 2
 	}
 	if !*quiet {
@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	res, err := loadtest.Run(ctx, o)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: run failed: %v\n", prefix, err)
+		fmt.Fprintf(stderr, "[%s] run failed: %v\n", prefix, err)
 		return 2
 	}
 	for _, l := range res.ExampleLines(prefix) {
