@@ -5,7 +5,7 @@
 // through the Lambda wiring (awsapp.Build) with a redelivering fake SQS.
 //
 // Faults the relay does not survive yet (issue 13: "Exactly once") are
-// skipped with t.Skip("blocked on issue 13: ...") unless RELAY_CHAOS_STRICT=1.
+// skipped with t.Skip("blocked on issue 13: ...") when RELAY_CHAOS_STRICT=0.
 // CHAOS_REPORT=<file> appends one "aws-chaos:" summary line per test.
 package awschaos
 
@@ -28,7 +28,8 @@ import (
 )
 
 // strict reports whether assertions blocked on issue 13 are enforced.
-func strict() bool { return os.Getenv("RELAY_CHAOS_STRICT") == "1" }
+// strict: the exactly-once invariants hold since issue 13; RELAY_CHAOS_STRICT=0 only logs them.
+func strict() bool { return os.Getenv("RELAY_CHAOS_STRICT") != "0" }
 
 // report appends a summary line to $CHAOS_REPORT, for `make chaos`.
 func report(t *testing.T, line string) {
@@ -128,6 +129,6 @@ func blocked(t *testing.T, pending *[]string, what string, n int) {
 func skipBlocked(t *testing.T, pending []string) {
 	t.Helper()
 	if len(pending) > 0 && !strict() {
-		t.Skipf("blocked on issue 13: %s (RELAY_CHAOS_STRICT=1 enforces these)", strings.Join(pending, "; "))
+		t.Skipf("blocked on issue 13: %s (RELAY_CHAOS_STRICT=0 only logs these)", strings.Join(pending, "; "))
 	}
 }

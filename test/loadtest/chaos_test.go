@@ -8,14 +8,15 @@ import (
 )
 
 // strict reports whether the assertions blocked on issue 13 are enforced.
-func strict() bool { return os.Getenv("RELAY_CHAOS_STRICT") == "1" }
+// strict: the exactly-once invariants hold since issue 13; RELAY_CHAOS_STRICT=0 only logs them.
+func strict() bool { return os.Getenv("RELAY_CHAOS_STRICT") != "0" }
 
 // TestChaosShort is the short chaos run of `make test`: Twilio faults and a
 // SIGKILL of the dev server mid-load, then the full reconciliation. Forged
 // webhooks must never be accepted. The zero-loss invariants (lost, double,
 // stuck, acks of relays never sent, missing audit, operators given less
 // than the window) do not hold before issue 13 ("Exactly once") lands: they
-// are logged and the test skipped unless RELAY_CHAOS_STRICT=1.
+// are logged and the test skipped when RELAY_CHAOS_STRICT=0.
 func TestChaosShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos is not short")
@@ -64,7 +65,7 @@ func TestChaosShort(t *testing.T) {
 		blocked = append(blocked, msg)
 	}
 	if len(blocked) > 0 && !strict() {
-		t.Skipf("blocked on issue 13: %v (RELAY_CHAOS_STRICT=1 enforces these)", blocked)
+		t.Skipf("blocked on issue 13: %v (RELAY_CHAOS_STRICT=0 only logs these)", blocked)
 	}
 }
 
