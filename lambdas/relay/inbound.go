@@ -217,6 +217,9 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		Status: StatusPending, ReceivedAt: in.ReceivedAt, UpdatedAt: now,
 		ExpiresAt: now.Add(s.settings().relayTTL),
 	}
+	if held, hres, err := s.quietStart(ctx, t, in, rt, &r); held {
+		return hres, err
+	}
 	next, a, err := s.plan(ctx, t, r, move{reason: rt.reason, known: rt.first})
 	if err != nil {
 		return res, err
@@ -254,7 +257,8 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		func() error {
 			// Capped like every automatic reply, so an auto-responder on the
 			// customer's side and ours cannot keep texting each other.
-			autoReply = t.AutoReply != "" && s.take(ctx, "autoreply:"+t.ID+":"+in.From, s.settings().autoReplyLimit)
+			autoReply = (t.AutoReply != "" || unavailableReply(t, a) != "") &&
+				s.take(ctx, "autoreply:"+t.ID+":"+in.From, s.settings().autoReplyLimit)
 			return nil
 		},
 	)
@@ -263,7 +267,8 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		s.log().WarnContext(ctx, "first send not finished; the timer resumes it", "relay", r.ID, "err", errs[0])
 	}
 	if autoReply {
-		res.Reply = t.AutoReply
+		// Nobody available: the customer is told so instead of the usual reply.
+		res.Reply = firstNonEmpty(unavailableReply(t, a), t.AutoReply)
 	}
 	return res, nil
 }

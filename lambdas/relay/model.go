@@ -41,6 +41,8 @@ type Tenant struct {
 	TwoWay bool `json:"two_way"`
 	// AutoReply, when set, is texted back to the customer on every new relay.
 	AutoReply string `json:"auto_reply,omitempty"`
+	// Schedule is the time zone, quiet hours and chain strategy (schedule.go).
+	Schedule
 }
 
 // Window returns the tenant's acknowledgement window, defaulted and capped.
@@ -72,6 +74,8 @@ type Operator struct {
 	Name     string `json:"name"`
 	Phone    string `json:"phone"`
 	Active   bool   `json:"active"`
+	// Availability is the operator's shifts, overrides, pause and on-call flag (availability.go).
+	Availability
 }
 
 // Customer is someone who texts a tenant's published number.
@@ -244,6 +248,10 @@ type Relay struct {
 	Truncated bool   `json:"truncated,omitempty"`
 	// Reason is the routing reason of the first step.
 	Reason string `json:"reason"`
+	// Urgent marks a text whose urgent keyword bypasses quiet hours.
+	Urgent bool `json:"urgent,omitempty"`
+	// HeldUntil is when a relay held for quiet hours starts (status held).
+	HeldUntil time.Time `json:"held_until,omitzero"`
 	// Chain is this relay's ordered operator ids, fixed when it was routed.
 	Chain  []string `json:"chain"`
 	Repeat int      `json:"repeat"`

@@ -50,19 +50,38 @@ func (s *Service) plan(ctx context.Context, t Tenant, cur Relay, m move) (Relay,
 		a = &Attempt{OperatorID: op.ID, Name: op.Name, Phone: op.Phone, Reason: m.reason}
 	} else {
 		total := len(r.Chain) * (r.Repeat + 1)
+		if cur.Status == StatusHeld {
+			r.Outbox = append(r.Outbox, s.releasedEvent(&r))
+		}
+		skipped := map[string]bool{}
 		for p := r.Position + 1; p < total; p++ {
 			id := r.Chain[p%len(r.Chain)]
 			op, err := s.operator(ctx, t.ID, id, m.known)
 			if err != nil && !IsKind(err, NotFound) {
 				return r, nil, fmt.Errorf("find operator %s: %w", id, err)
 			}
-			if err != nil || !op.Active || r.refused(op.Phone) {
+			if err != nil || r.refused(op.Phone) {
+				continue
+			}
+			// Availability is checked when each step starts (availability.go).
+			why, err := s.unavailable(ctx, t, &r, op, now)
+			if err != nil {
+				return r, nil, err
+			}
+			if why != "" {
+				if !skipped[op.ID] {
+					skipped[op.ID] = true
+					r.Outbox = append(r.Outbox, s.skipEvent(&r, op, why, m.actor))
+				}
 				continue
 			}
 			r.Position = p
-			why := m.reason
+			why = m.reason
 			if p >= len(r.Chain) && p%len(r.Chain) == 0 && why == ReasonNoAck {
 				why = ReasonRepeat
+			}
+			if why == ReasonPrimary && len(skipped) > 0 {
+				why = ReasonDefaultChain // the job's operator was skipped
 			}
 			a = &Attempt{OperatorID: op.ID, Name: op.Name, Phone: op.Phone, Reason: why}
 			break

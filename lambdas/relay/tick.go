@@ -69,6 +69,8 @@ func (s *Service) wakeOnce(ctx context.Context, r Relay) error {
 	}
 	a := r.Current()
 	switch {
+	case a == nil && r.Status == StatusHeld:
+		return s.release(ctx, r)
 	case a == nil && r.Status == StatusPending:
 		// Nothing was planned yet (a relay stored by an older version).
 		s.log().WarnContext(ctx, "starting an unstarted relay", "relay", r.ID)
