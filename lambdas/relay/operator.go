@@ -16,7 +16,10 @@ import (
 // first try failed half-way does it now.
 func (s *Service) operatorText(ctx context.Context, t Tenant, op Operator, in Inbound) (InboundResult, error) {
 	res := InboundResult{Outcome: OutcomeReply, TenantID: t.ID}
-	reply, err := s.operatorReply(ctx, t, op, in, ParseReply(in.Body), &res)
+	reply, handled, err := s.operatorAway(ctx, t, op, in) // AWAY and BACK (away.go)
+	if !handled && err == nil {
+		reply, err = s.operatorReply(ctx, t, op, in, ParseReply(in.Body), &res)
+	}
 	if err != nil {
 		return res, err
 	}

@@ -19,8 +19,8 @@ func (sc Schedule) Problems() FieldErrors {
 // was a duplicate of one); the caller then returns res and err as they are.
 func (s *Service) quietStart(ctx context.Context, t Tenant, in Inbound, rt routing, r *Relay) (held bool, res InboundResult, err error) {
 	now := s.now()
-	quiet, end := t.quiet(now)
-	r.Urgent = t.urgent(in.Body)
+	quiet, end := t.Quiet(now)
+	r.Urgent = t.Urgent(in.Body)
 	if !quiet {
 		return false, res, nil
 	}

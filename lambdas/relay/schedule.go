@@ -65,9 +65,9 @@ const (
 	ReasonUrgent = "urgent_keyword"
 )
 
-// quiet reports whether now falls in the tenant's quiet hours and, if so,
+// Quiet reports whether now falls in the tenant's quiet hours and, if so,
 // when they end.
-func (t Tenant) quiet(now time.Time) (bool, time.Time) {
+func (t Tenant) Quiet(now time.Time) (bool, time.Time) {
 	q := t.QuietHours
 	if q == nil {
 		return false, time.Time{}
@@ -91,9 +91,9 @@ func (t Tenant) quiet(now time.Time) (bool, time.Time) {
 	return true, end
 }
 
-// urgent reports whether body holds one of the tenant's urgent keywords as
+// Urgent reports whether body holds one of the tenant's urgent keywords as
 // a whole word (or phrase), in any case.
-func (t Tenant) urgent(body string) bool {
+func (t Tenant) Urgent(body string) bool {
 	words := " " + strings.Join(strings.FieldsFunc(strings.ToLower(body), notWordRune), " ") + " "
 	for _, k := range t.UrgentKeywords {
 		k = strings.Join(strings.FieldsFunc(strings.ToLower(k), notWordRune), " ")
