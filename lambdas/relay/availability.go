@@ -84,22 +84,29 @@ func weekday(s string) (time.Weekday, bool) {
 	return d, true
 }
 
-// clock reads "HH:MM" (00:00-24:00) as minutes after midnight.
+// clock reads "HH:MM" or "HH:MM:SS" (00:00-24:00) as seconds after midnight.
 func clock(s string) (int, bool) {
-	h, m, ok := strings.Cut(strings.TrimSpace(s), ":")
-	if !ok || len(h) == 0 || len(h) > 2 || len(m) != 2 {
+	parts := strings.Split(strings.TrimSpace(s), ":")
+	if len(parts) < 2 || len(parts) > 3 || len(parts[0]) == 0 || len(parts[0]) > 2 {
 		return 0, false
 	}
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if err1 != nil || err2 != nil || hh < 0 || mm < 0 || mm > 59 || hh > 24 || (hh == 24 && mm != 0) {
+	v := [3]int{}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || (i > 0 && (len(p) != 2 || n > 59)) {
+			return 0, false
+		}
+		v[i] = n
+	}
+	secs := v[0]*3600 + v[1]*60 + v[2]
+	if secs > 24*3600 {
 		return 0, false
 	}
-	return hh*60 + mm, true
+	return secs, true
 }
 
-// minuteOfDay is t's wall-clock minutes after midnight.
-func minuteOfDay(t time.Time) int { return t.Hour()*60 + t.Minute() }
+// secondOfDay is t's wall-clock seconds after midnight.
+func secondOfDay(t time.Time) int { return t.Hour()*3600 + t.Minute()*60 + t.Second() }
 
 // covers reports whether the shift includes the wall-clock time local.
 func (sh Shift) covers(local time.Time) bool {
@@ -108,7 +115,7 @@ func (sh Shift) covers(local time.Time) bool {
 	if !ok1 || !ok2 {
 		return false
 	}
-	m := minuteOfDay(local)
+	m := secondOfDay(local)
 	on := func(d time.Weekday) bool {
 		for _, s := range sh.Days {
 			if w, ok := weekday(s); ok && w == d {

@@ -375,3 +375,25 @@ func TestAwayThenBackRoutes(t *testing.T) {
 		t.Fatalf("sent %+v, want the backup while away, then main again", sent)
 	}
 }
+
+func TestShiftSecondsAndWholeDay(t *testing.T) {
+	tests := []struct {
+		name  string
+		shift relay.Shift
+		now   string
+		want  string
+	}{
+		{"whole day", relay.Shift{Days: []string{"tue"}, From: "00:00", To: "24:00"}, "2026-11-24T23:59:59Z", ""},
+		{"whole day ends at midnight", relay.Shift{Days: []string{"tue"}, From: "00:00", To: "24:00"}, "2026-11-25T00:00:00Z", relay.ReasonOffShift},
+		{"seconds, inside", relay.Shift{Days: []string{"tue"}, From: "09:00:10", To: "09:00:20"}, "2026-11-24T09:00:10Z", ""},
+		{"seconds, after", relay.Shift{Days: []string{"tue"}, From: "09:00:10", To: "09:00:20"}, "2026-11-24T09:00:20Z", relay.ReasonOffShift},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op := relay.Operator{Active: true, Availability: relay.Availability{Shifts: []relay.Shift{tt.shift}}}
+			if got := op.Unavailable(utc(tt.now), time.UTC); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

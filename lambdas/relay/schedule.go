@@ -40,7 +40,7 @@ const (
 	StrategyRoundRobin = "round_robin"
 )
 
-// QuietHours is a nightly window (HH:MM in the tenant's time zone; it may
+// QuietHours is a nightly window (HH:MM or HH:MM:SS in the tenant's time zone; it may
 // cross midnight) and what happens to customers' texts during it.
 type QuietHours struct {
 	From string `json:"from" yaml:"from"`
@@ -79,14 +79,14 @@ func (t Tenant) Quiet(now time.Time) (bool, time.Time) {
 	}
 	loc := t.Location()
 	local := now.In(loc)
-	m := minuteOfDay(local)
+	m := secondOfDay(local)
 	in := (from < to && m >= from && m < to) || (from > to && (m >= from || m < to))
 	if !in {
 		return false, time.Time{}
 	}
-	end := time.Date(local.Year(), local.Month(), local.Day(), to/60, to%60, 0, 0, loc)
+	end := time.Date(local.Year(), local.Month(), local.Day(), to/3600, to/60%60, to%60, 0, loc)
 	if !end.After(now) {
-		end = time.Date(local.Year(), local.Month(), local.Day()+1, to/60, to%60, 0, 0, loc)
+		end = time.Date(local.Year(), local.Month(), local.Day()+1, to/3600, to/60%60, to%60, 0, loc)
 	}
 	return true, end
 }
