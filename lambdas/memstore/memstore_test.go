@@ -15,3 +15,7 @@ func TestContract(t *testing.T) {
 func TestDirectoryStore(t *testing.T) {
 	relaytest.TestDirectoryStore(t, func(*testing.T) relaytest.DirectoryStore { return memstore.New() })
 }
+
+func TestCounter(t *testing.T) {
+	relaytest.TestCounter(t, func(*testing.T) relay.Counter { return memstore.New() })
+}

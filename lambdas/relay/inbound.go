@@ -206,6 +206,10 @@ func dedupe(ids []string) []string {
 // claim of the MessageSid, and sends the first text through the door.
 func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routing) (InboundResult, error) {
 	res := InboundResult{TenantID: t.ID, RelayID: in.MessageSid, Outcome: OutcomeRelayed}
+	rt, err := s.turn(ctx, t, in.MessageSid, rt) // round robin (rotation.go)
+	if err != nil {
+		return res, err
+	}
 	c := rt.customer
 	text, truncated := ForwardText(displayName(c, in.From), in.Body, ReplyHint(999999))
 	now := s.now()
