@@ -201,3 +201,23 @@ func TestQuietHoursOnCallOnly(t *testing.T) {
 		t.Errorf("skips %v, want %s", skips, want)
 	}
 }
+
+// TestRoundRobinOverThreeRelays: with chain_strategy round_robin, three
+// relays start at three different operators; the fourth starts over.
+func TestRoundRobinOverThreeRelays(t *testing.T) {
+	t.Parallel()
+	s := start(t, setup{Data: scheduled(t, "    chain_strategy: round_robin\n", nil)})
+	var got []string
+	for i, from := range []string{bayside, stranger, "+16195557001", "+16195557002"} {
+		w := s.text(from, numA, fmt.Sprintf("relay %d", i+1))
+		m := waitMessages(t, s.Fake, i+1, 5*time.Second)[i]
+		got = append(got, m.To)
+		if reply := s.text(m.To, numA, "OK").TwiML(t); !strings.Contains(reply, "Confirmed") {
+			t.Errorf("relay %d: ack answered %q", i+1, reply)
+		}
+		s.waitAudit(w.Sid, "routed", "acked")
+	}
+	if want := []string{sergioMain, sergioBackup, emergency, sergioMain}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("first operator per relay: got %v, want %v", got, want)
+	}
+}
