@@ -217,7 +217,7 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		ID: in.MessageSid, TenantID: t.ID, TenantNumber: in.To,
 		CustomerID: c.ID, CustomerName: displayName(c, in.From), CustomerPhone: in.From, JobID: rt.job.ID,
 		Body: in.Body, Text: text, Truncated: truncated, Reason: rt.reason,
-		Chain: rt.chain, Repeat: max(t.Repeat, 0), Position: -1, AckTimeout: t.Window(),
+		Chain: rt.chain, Repeat: max(t.Repeat, 0), Position: -1, AckTimeout: t.Window(), Broadcast: t.broadcastSize(),
 		Status: StatusPending, ReceivedAt: in.ReceivedAt, UpdatedAt: now,
 		ExpiresAt: now.Add(s.settings().relayTTL),
 	}
@@ -229,6 +229,9 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		return res, err
 	}
 	lease, err := s.prepare(ctx, &next, a)
+	if err == nil {
+		err = s.prepareWave(ctx, &next, a)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -255,7 +258,7 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 				s.flush(ctx, &next)
 				return nil
 			}
-			_, err = s.deliverAttempt(ctx, next, a.N)
+			_, err = s.deliverStep(ctx, next, a.N)
 			return err
 		},
 		func() error {

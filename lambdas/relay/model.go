@@ -208,7 +208,10 @@ type Attempt struct {
 	// Code is the reply code the operator can use for this relay; 0 for the fallback contact.
 	Code int `json:"code,omitempty"`
 	// Fallback marks the attempt that texted the tenant's fallback contact.
-	Fallback  bool      `json:"fallback,omitempty"`
+	Fallback bool `json:"fallback,omitempty"`
+	// Wave is, in a broadcast relay, the N of the first attempt of the
+	// group texted at once; 0 for an attempt texted alone.
+	Wave      int       `json:"wave,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	Outbound
 }
@@ -224,10 +227,13 @@ func (a *Attempt) Due(window time.Duration) time.Time {
 // CustomerReply is an operator's two-way text to the customer, keyed by the
 // operator's inbound MessageSid so a retried webhook sends it once.
 type CustomerReply struct {
-	InboundSid string    `json:"inbound_sid"`
-	OperatorID string    `json:"operator_id"`
-	Body       string    `json:"body"`
-	CreatedAt  time.Time `json:"created_at"`
+	InboundSid string `json:"inbound_sid"`
+	OperatorID string `json:"operator_id"`
+	// To, when set, is an operator of a broadcast wave told who took the
+	// relay (broadcast.go); empty means the customer.
+	To        string    `json:"to,omitempty"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
 	Outbound
 }
 
@@ -248,6 +254,8 @@ type Relay struct {
 	Truncated bool   `json:"truncated,omitempty"`
 	// Reason is the routing reason of the first step.
 	Reason string `json:"reason"`
+	// Broadcast is how many operators each step texts at once (0 or 1: one).
+	Broadcast int `json:"broadcast,omitempty"`
 	// Urgent marks a text whose urgent keyword bypasses quiet hours.
 	Urgent bool `json:"urgent,omitempty"`
 	// HeldUntil is when a relay held for quiet hours starts (status held).

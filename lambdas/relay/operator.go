@@ -42,16 +42,15 @@ type openRelay struct {
 // holds reports whether op is the one the relay waits on now and was
 // actually texted: only a text Twilio accepted can be acknowledged.
 func (o openRelay) holds(opID string) bool {
-	c := o.relay.Current()
-	return o.relay.Status == StatusPending && c != nil && c.OperatorID == opID && !c.Fallback && c.Accepted()
+	c := o.relay.waiting(opID) // the current attempt, or the current wave's (broadcast.go)
+	return o.relay.Status == StatusPending && c != nil && c.Accepted()
 }
 
 // texting reports whether op is the one the relay waits on, with the text
 // still on its way to Twilio: an explicit code proves they read it.
 func (o openRelay) texting(opID string) bool {
-	c := o.relay.Current()
-	return o.relay.Status == StatusPending && c != nil && c.OperatorID == opID && !c.Fallback &&
-		c.Owed() && c.Code == o.lease.Code
+	c := o.relay.waiting(opID)
+	return o.relay.Status == StatusPending && c != nil && c.Owed() && c.Code == o.lease.Code
 }
 
 // relaysOf returns the relays op holds unexpired codes for, newest first.
@@ -316,7 +315,7 @@ func replyIndex(r Relay, sid string) int {
 // with its audit event.
 func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, error) {
 	rp := r.Replies[i]
-	msg := Message{From: r.TenantNumber, To: r.CustomerPhone, Body: rp.Body}
+	msg := Message{From: r.TenantNumber, To: firstNonEmpty(rp.To, r.CustomerPhone), Body: rp.Body}
 	sent, sendErr := s.door(ctx, msg, rp.Outbound)
 	now := s.now()
 	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
@@ -326,7 +325,7 @@ func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, erro
 		}
 		outcome(&xr.Outbound, sent, sendErr, now)
 		xr.Segments, xr.Encoding = Segments(rp.Body)
-		ev := s.event(x, Attempt{N: len(x.Attempts), OperatorID: rp.OperatorID, Reason: "operator_reply"})
+		ev := s.event(x, Attempt{N: len(x.Attempts), OperatorID: rp.OperatorID, Reason: replyReason(rp)})
 		ev.Event, ev.Actor, ev.Timestamp = EventReply, rp.OperatorID, now
 		ev.OutboundSid, ev.Segments, ev.Encoding = xr.MessageSid, xr.Segments, xr.Encoding
 		if sendErr != nil {
@@ -338,7 +337,7 @@ func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, erro
 	if err != nil {
 		return r, fmt.Errorf("record reply outcome of relay %s: %w", r.ID, notConflict(err))
 	}
-	if xr := stored.Replies[i]; xr.Delivery == DeliverySkipped && xr.ErrorCode == 21610 {
+	if xr := stored.Replies[i]; xr.Delivery == DeliverySkipped && xr.ErrorCode == 21610 && xr.To == "" {
 		_ = s.Store.SetOptOut(ctx, stored.TenantID, stored.CustomerPhone, true, now)
 	} else if xr.Delivery == DeliveryRetry {
 		if err := s.arm(ctx, &stored, len(stored.Attempts), xr.RetryAt); err != nil {

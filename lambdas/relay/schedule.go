@@ -22,8 +22,11 @@ type Schedule struct {
 	UnavailableReply string `json:"unavailable_reply,omitempty" yaml:"unavailable_reply,omitempty"`
 	// UrgentKeywords in a customer's text bypass quiet hours (whole words, any case).
 	UrgentKeywords []string `json:"urgent_keywords,omitempty" yaml:"urgent_keywords,omitempty"`
-	// ChainStrategy is ordered (default) or round_robin.
+	// ChainStrategy is ordered (default), round_robin or broadcast.
 	ChainStrategy string `json:"chain_strategy,omitempty" yaml:"chain_strategy,omitempty"`
+	// BroadcastSize is how many operators a broadcast step texts at once
+	// (default DefaultBroadcastSize).
+	BroadcastSize int `json:"broadcast_size,omitempty" yaml:"broadcast_size,omitempty"`
 }
 
 // Quiet-hours modes.
@@ -38,6 +41,7 @@ const (
 const (
 	StrategyOrdered    = "ordered"
 	StrategyRoundRobin = "round_robin"
+	StrategyBroadcast  = "broadcast"
 )
 
 // QuietHours is a nightly window (HH:MM or HH:MM:SS in the tenant's time zone; it may
@@ -142,8 +146,11 @@ func checkSchedule(fe *FieldErrors, s Schedule) {
 		}
 	}
 	switch s.ChainStrategy {
-	case "", StrategyOrdered, StrategyRoundRobin:
+	case "", StrategyOrdered, StrategyRoundRobin, StrategyBroadcast:
 	default:
-		fe.add("chain_strategy", "%q must be ordered or round_robin", s.ChainStrategy)
+		fe.add("chain_strategy", "%q must be ordered, round_robin or broadcast", s.ChainStrategy)
+	}
+	if s.BroadcastSize < 0 || s.BroadcastSize > MaxBroadcastSize {
+		fe.add("broadcast_size", "%d must be between 1 and %d", s.BroadcastSize, MaxBroadcastSize)
 	}
 }

@@ -23,7 +23,7 @@ func (s *Service) HandleTick(ctx context.Context, tk Tick) error {
 		}
 		return err
 	}
-	if tk.Attempt < len(r.Attempts) && !r.needsCare() {
+	if tk.Attempt < r.stepStart() && !r.needsCare() {
 		// A later step exists; its own tick was armed before it was stored.
 		return nil
 	}
@@ -65,6 +65,9 @@ func (s *Service) wake(ctx context.Context, r Relay) error {
 func (s *Service) wakeOnce(ctx context.Context, r Relay) error {
 	now := s.now()
 	if err := s.resumeReplies(ctx, &r); err != nil {
+		return err
+	}
+	if err := s.resumeWave(ctx, &r); err != nil { // broadcast.go
 		return err
 	}
 	a := r.Current()
