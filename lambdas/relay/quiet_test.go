@@ -105,11 +105,11 @@ func TestQuietHoursBypassAndOnCall(t *testing.T) {
 		{name: "urgent keyword bypasses hold", mode: relay.QuietHold, body: "FLOOD in the yard!", wantTo: mainPhone, wantEvent: relay.EventBypass},
 		{name: "urgent keyword in lower case", mode: relay.QuietHold, body: "this is urgent", wantTo: mainPhone, wantEvent: relay.EventBypass},
 		{name: "on call only texts the on-call operator", mode: relay.QuietOnCallOnly, body: "need a pickup", onCall: "emergency",
-			wantTo: emergPhone, wantSkips: []string{"sergio_main:operator_not_on_call", "sergio_backup:operator_not_on_call"}},
+			wantTo: emergPhone, wantSkips: []string{"sergio_backup:operator_not_on_call", "sergio_main:operator_not_on_call"}},
 		{name: "urgent bypasses on call only", mode: relay.QuietOnCallOnly, body: "urgent: gate locked", onCall: "emergency",
 			wantTo: mainPhone, wantEvent: relay.EventBypass},
 		{name: "nobody on call goes to the fallback", mode: relay.QuietOnCallOnly, body: "need a pickup", wantTo: officePh,
-			wantSkips: []string{"sergio_main:operator_not_on_call", "sergio_backup:operator_not_on_call", "emergency:operator_not_on_call"}},
+			wantSkips: []string{"emergency:operator_not_on_call", "sergio_backup:operator_not_on_call", "sergio_main:operator_not_on_call"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
