@@ -224,3 +224,37 @@ func TestRoundRobinOverThreeRelays(t *testing.T) {
 		t.Errorf("first operator per relay: got %v, want %v", got, want)
 	}
 }
+
+// TestBroadcastSecondOKIsTold: a broadcast texts two operators at once; the
+// first OK wins, the other is texted who took it, and their own OK is
+// answered with who has it.
+func TestBroadcastSecondOKIsTold(t *testing.T) {
+	t.Parallel()
+	s := start(t, setup{Data: scheduled(t, "    chain_strategy: broadcast\n    broadcast_size: 2\n", nil)})
+	sent := time.Now()
+	w := s.text(bayside, numA, "need a pickup")
+	msgs := waitMessages(t, s.Fake, 2, 5*time.Second)
+	got := []string{msgs[0].To, msgs[1].To}
+	slices.Sort(got)
+	if want := []string{sergioMain, sergioBackup}; !slices.Equal(got, want) {
+		t.Fatalf("texted %v, want %v at once", got, want)
+	}
+	if took := time.Since(sent); took > ackWindow {
+		t.Errorf("both texted after %s, want at once", took)
+	}
+	if reply := s.text(sergioBackup, numA, "1 OK").TwiML(t); !strings.Contains(reply, "Confirmed") {
+		t.Fatalf("first OK answered %q, want Confirmed", reply)
+	}
+	notice := waitMessages(t, s.Fake, 3, 5*time.Second)[2]
+	if notice.To != sergioMain || !strings.Contains(notice.Body, "taken by Sergio (backup)") {
+		t.Errorf("notice: got %s %q, want sergio_main told Sergio (backup) took it", notice.To, notice.Body)
+	}
+	if reply := s.text(sergioMain, numA, "OK").TwiML(t); !strings.Contains(reply, "already confirmed by Sergio (backup)") {
+		t.Errorf("second OK answered %q, want who took it", reply)
+	}
+	recs := s.waitAudit(w.Sid, "acked")
+	if acked := only(recs, "acked"); len(acked) != 1 || acked[0].RoutedToOperator != "sergio_backup" {
+		t.Errorf("acked records %+v, want one by sergio_backup", acked)
+	}
+	noMoreMessages(t, s.Fake, 3, ackWindow+time.Second)
+}
