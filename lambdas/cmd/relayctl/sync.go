@@ -163,8 +163,14 @@ func plan(ctx context.Context, dir directory, f datafile.File, prune bool) ([]ch
 			}
 		}
 		wantOps := make([]relay.OperatorDoc, len(ft.Operators))
+		live := byID(ops, opID)
 		for i, o := range ft.Operators {
 			wantOps[i] = operatorDoc(o)
+			// paused_until is set by the operator's AWAY/BACK texts: a file
+			// that does not name it leaves a live pause alone.
+			if cur, ok := live[o.ID]; ok && o.PausedUntil.IsZero() {
+				wantOps[i].PausedUntil = cur.PausedUntil
+			}
 		}
 		wantCs := make([]relay.CustomerDoc, len(ft.Customers))
 		for i, c := range ft.Customers {
