@@ -336,7 +336,11 @@ func TestAwayAndBackByText(t *testing.T) {
 			wantUntil: func(now time.Time) time.Time { return now.Add(3 * time.Hour) }},
 		{name: "away until back", body: "AWAY", wantReply: "no new messages until you text BACK",
 			wantUntil: func(time.Time) time.Time { return relay.AwayIndefinitely }},
-		{name: "bad duration", body: "AWAY soon", wantReply: `"SOON" is not a time`,
+		{name: "away in words", body: "away 1 hour 30 min", wantReply: "You are away until Tue Nov 24 10:30 UTC",
+			wantUntil: func(now time.Time) time.Time { return now.Add(90 * time.Minute) }},
+		{name: "bad duration", body: "AWAY 2 weeks", wantReply: `"2 weeks" is not a time`,
+			wantUntil: func(time.Time) time.Time { return time.Time{} }},
+		{name: "too long", body: "AWAY 100d", wantReply: `"100d" is not a time`,
 			wantUntil: func(time.Time) time.Time { return time.Time{} }},
 		{name: "back", body: "back", wantReply: "Welcome back",
 			wantUntil: func(time.Time) time.Time { return time.Time{} }},
@@ -361,7 +365,7 @@ func TestAwayAndBackByText(t *testing.T) {
 				t.Errorf("AWAY/BACK sent %d texts, want none", len(h.sender.sent()))
 			}
 			changes := h.audit.of(relay.EventDirectoryChange)
-			if tt.wantReply != `"SOON" is not a time` && (len(changes) != 1 || changes[0].Actor != "sergio_main") {
+			if !strings.Contains(tt.wantReply, "is not a time") && (len(changes) != 1 || changes[0].Actor != "sergio_main") {
 				t.Errorf("directory changes %+v, want one by sergio_main", changes)
 			}
 		})
@@ -399,5 +403,22 @@ func TestShiftSecondsAndWholeDay(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestAwayWordsInFreeTextAreRelayed(t *testing.T) {
+	h := newHarness(t)
+	h.text(custPhone, qdnNumber, "where is my driver")
+	h.text(mainPhone, qdnNumber, "OK")
+	for _, body := range []string{"Away from the truck, back in 10", "back soon"} {
+		h.text(mainPhone, qdnNumber, body)
+	}
+	if got := h.sender.to(custPhone); len(got) != 2 {
+		t.Errorf("customer got %d texts, want both free texts relayed", len(got))
+	}
+	op, err := h.store.Operator(context.Background(), "qdn", "sergio_main")
+	must(t, err)
+	if !op.PausedUntil.IsZero() {
+		t.Errorf("free text paused the operator until %s", op.PausedUntil)
 	}
 }

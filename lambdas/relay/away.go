@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -22,43 +23,65 @@ const (
 	ReasonBack = "operator_back"
 )
 
-// awayCommand reads AWAY [duration] or BACK; ok is false for any other text.
-// For AWAY, d is the pause (0 means until BACK); bad reports a duration it
-// could not read.
+// awayCommand reads AWAY [duration] or BACK; ok is false for any other
+// text, including "Away from the truck" (free text for the customer). For
+// AWAY, d is the pause (0 means until BACK); bad reports a duration that
+// starts like one but could not be read ("AWAY 2 weeks").
 func awayCommand(body string) (away bool, d time.Duration, bad string, ok bool) {
-	f := strings.Fields(strings.ToUpper(strings.TrimRight(strings.TrimSpace(body), ".!")))
-	switch {
-	case len(f) == 1 && f[0] == "BACK":
-		return false, 0, "", true
-	case len(f) >= 1 && f[0] == "AWAY":
-		if len(f) == 1 {
-			return true, 0, "", true
-		}
-		arg := strings.ToLower(strings.Join(f[1:], ""))
-		d, err := parseAway(arg)
-		if err != nil {
-			return true, 0, strings.Join(f[1:], " "), true
-		}
-		return true, d, "", true
+	f := strings.Fields(strings.TrimRight(strings.TrimSpace(body), ".!"))
+	if len(f) == 0 {
+		return false, 0, "", false
 	}
-	return false, 0, "", false
+	switch strings.ToUpper(f[0]) {
+	case "BACK":
+		return false, 0, "", len(f) == 1
+	case "AWAY":
+	default:
+		return false, 0, "", false
+	}
+	if len(f) == 1 {
+		return true, 0, "", true
+	}
+	arg := strings.Join(f[1:], " ")
+	if c := arg[0]; c < '0' || c > '9' {
+		return false, 0, "", false
+	}
+	d, err := parseAway(arg)
+	if err != nil {
+		return true, 0, arg, true
+	}
+	return true, d, "", true
 }
 
-// parseAway reads 2h, 30m, 1h30m, 2d or a number of hours.
+var awayPart = regexp.MustCompile(`^\s*(\d+(?:\.\d+)?)\s*([a-z]*)`)
+
+// parseAway reads 2h, 30m, 1h30m, 2 hours, 90 min, 1d or a bare number of
+// hours.
 func parseAway(s string) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		s = strconv.FormatFloat(n, 'f', -1, 64) + "h"
-	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseFloat(days, 64)
-		if err != nil {
-			return 0, err
+	rest := strings.ToLower(strings.TrimSpace(s))
+	var d time.Duration
+	for rest != "" {
+		m := awayPart.FindStringSubmatch(rest)
+		if m == nil {
+			return 0, fmt.Errorf("%q is not a duration", s)
 		}
-		s = strconv.FormatFloat(n*24, 'f', -1, 64) + "h"
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, err
+		n, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration: %w", s, err)
+		}
+		var unit time.Duration
+		switch m[2] {
+		case "", "h", "hr", "hrs", "hour", "hours":
+			unit = time.Hour
+		case "m", "min", "mins", "minute", "minutes":
+			unit = time.Minute
+		case "d", "day", "days":
+			unit = 24 * time.Hour
+		default:
+			return 0, fmt.Errorf("%q: unknown unit %q", s, m[2])
+		}
+		d += time.Duration(n * float64(unit))
+		rest = strings.TrimSpace(rest[len(m[0]):])
 	}
 	if d < time.Minute || d > maxAway {
 		return 0, fmt.Errorf("away for %s: must be between 1m and %s", d, maxAway)
