@@ -39,6 +39,10 @@ func (s *Service) plan(ctx context.Context, t Tenant, cur Relay, m move) (Relay,
 	r := cloneRelay(cur)
 	r.UpdatedAt = now
 	var a *Attempt
+	if cur.Status == StatusHeld {
+		// A relay held for quiet hours starts (quiet.go).
+		r.Outbox = append(r.Outbox, s.releasedEvent(&r, m.actor))
+	}
 	if m.target != "" {
 		op, err := s.dir().Operator(ctx, t.ID, m.target)
 		if err != nil {
@@ -50,9 +54,6 @@ func (s *Service) plan(ctx context.Context, t Tenant, cur Relay, m move) (Relay,
 		a = &Attempt{OperatorID: op.ID, Name: op.Name, Phone: op.Phone, Reason: m.reason}
 	} else {
 		total := len(r.Chain) * (r.Repeat + 1)
-		if cur.Status == StatusHeld {
-			r.Outbox = append(r.Outbox, s.releasedEvent(&r))
-		}
 		skipped := map[string]bool{}
 		// A broadcast relay texts a wave of operators at once (broadcast.go).
 		size, wave := r.waveSize(), []Attempt(nil)

@@ -78,8 +78,8 @@ func (s *Service) release(ctx context.Context, r Relay) error {
 }
 
 // releasedEvent is the audit record of a held relay's start.
-func (s *Service) releasedEvent(r *Relay) AuditEvent {
-	ev := s.event(r, Attempt{Reason: ReasonQuietHours, By: "timer"})
+func (s *Service) releasedEvent(r *Relay, actor string) AuditEvent {
+	ev := s.event(r, Attempt{Reason: ReasonQuietHours, By: actor})
 	ev.Event = EventReleased
 	return ev
 }

@@ -145,3 +145,23 @@ func TestOutsideQuietHoursNothingChanges(t *testing.T) {
 		t.Errorf("sent %+v, want the first operator", sent)
 	}
 }
+
+func TestHeldRelayForwardedByTheOffice(t *testing.T) {
+	h := quietHarness(t, "UTC", "2026-11-24T22:00:00Z", relay.QuietHold)
+	res := h.text(custPhone, qdnNumber, "need a pickup")
+	if _, err := h.svc.Forward(context.Background(), "qdn", res.RelayID, "emergency", relay.Actor{Name: "api:dispatcher"}); err != nil {
+		t.Fatal(err)
+	}
+	if sent := h.sender.sent(); len(sent) != 1 || sent[0].To != emergPhone {
+		t.Fatalf("sent %+v, want emergency at once", sent)
+	}
+	rel := h.audit.of(relay.EventReleased)
+	if len(rel) != 1 || rel[0].Actor != "api:dispatcher" {
+		t.Errorf("released events %+v, want one by the dispatcher", rel)
+	}
+	// The release tick at 07:00 finds the relay under way and does nothing.
+	h.advance(9*time.Hour - 2*time.Minute)
+	if n := len(h.audit.of(relay.EventReleased)); n != 1 {
+		t.Errorf("%d released events, want 1", n)
+	}
+}
