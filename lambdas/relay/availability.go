@@ -23,8 +23,9 @@ type Availability struct {
 	OnCall bool `json:"on_call,omitempty" yaml:"on_call,omitempty"`
 }
 
-// Shift is a weekly window: on each of Days, from From to To (HH:MM, the
-// tenant's wall clock). A window whose To is not after From crosses
+// Shift is a weekly window: on each of Days (mon..sun or full names,
+// ranges like mon-fri, weekdays, weekends, daily), from From to To (HH:MM
+// or HH:MM:SS, the tenant's wall clock). A window whose To is not after From crosses
 // midnight: it starts on the listed day and ends on the next.
 type Shift struct {
 	Days []string `json:"days" yaml:"days"`
@@ -84,6 +85,34 @@ func weekday(s string) (time.Weekday, bool) {
 	return d, true
 }
 
+// days reads one entry of a shift's days: a day ("mon", "Monday"), a range
+// ("mon-fri", "fri-mon" wraps), "weekdays", "weekends" or "daily".
+func days(s string) ([]time.Weekday, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "weekdays":
+		return []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}, true
+	case "weekends", "weekend":
+		return []time.Weekday{time.Saturday, time.Sunday}, true
+	case "daily", "every day", "everyday", "all":
+		return []time.Weekday{0, 1, 2, 3, 4, 5, 6}, true
+	}
+	if from, to, ok := strings.Cut(s, "-"); ok {
+		a, ok1 := weekday(from)
+		b, ok2 := weekday(to)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		out := []time.Weekday{a}
+		for d := a; d != b; {
+			d = (d + 1) % 7
+			out = append(out, d)
+		}
+		return out, true
+	}
+	d, ok := weekday(s)
+	return []time.Weekday{d}, ok
+}
+
 // clock reads "HH:MM" or "HH:MM:SS" (00:00-24:00) as seconds after midnight.
 func clock(s string) (int, bool) {
 	parts := strings.Split(strings.TrimSpace(s), ":")
@@ -118,8 +147,11 @@ func (sh Shift) covers(local time.Time) bool {
 	m := secondOfDay(local)
 	on := func(d time.Weekday) bool {
 		for _, s := range sh.Days {
-			if w, ok := weekday(s); ok && w == d {
-				return true
+			ds, _ := days(s)
+			for _, w := range ds {
+				if w == d {
+					return true
+				}
 			}
 		}
 		return false
@@ -214,8 +246,8 @@ func checkAvailability(fe *FieldErrors, a Availability) {
 			fe.add(p+".days", "at least one day (mon, tue, wed, thu, fri, sat, sun) is required")
 		}
 		for j, d := range sh.Days {
-			if _, ok := weekday(d); !ok {
-				fe.add(fmt.Sprintf("%s.days[%d]", p, j), "%q is not a day like mon or monday", d)
+			if _, ok := days(d); !ok {
+				fe.add(fmt.Sprintf("%s.days[%d]", p, j), "%q is not a day like mon or monday, a range like mon-fri, weekdays, weekends or daily", d)
 			}
 		}
 		from, ok1 := clock(sh.From)

@@ -153,6 +153,8 @@ func TestAvailabilityValidation(t *testing.T) {
 			sched: relay.Schedule{Timezone: "Europe/Berlin", QuietHours: &relay.QuietHours{From: "21:00", To: "07:00", Mode: "on_call_only"}, ChainStrategy: "round_robin"}},
 		{name: "bad shift", op: relay.Availability{Shifts: []relay.Shift{{Days: []string{"mon", "funday"}, From: "7am", To: "25:00"}}},
 			fields: []string{"shifts[0].days[1]", "shifts[0].from", "shifts[0].to"}},
+		{name: "bad day range", op: relay.Availability{Shifts: []relay.Shift{{Days: []string{"mon-xyz", "weekdays"}, From: "07:00", To: "17:00"}}},
+			fields: []string{"shifts[0].days[0]"}},
 		{name: "empty shift", op: relay.Availability{Shifts: []relay.Shift{{From: "07:00", To: "07:00"}}},
 			fields: []string{"shifts[0].days", "shifts[0].to"}},
 		{name: "bad override", op: relay.Availability{Overrides: []relay.Override{{From: "Dec 24", To: "2026-12-20", Mode: "maybe"}, {From: "2026-12-26", To: "2026-12-24", Mode: "off"}}},
@@ -393,6 +395,13 @@ func TestShiftSecondsAndWholeDay(t *testing.T) {
 	}{
 		{"whole day", relay.Shift{Days: []string{"tue"}, From: "00:00", To: "24:00"}, "2026-11-24T23:59:59Z", ""},
 		{"whole day ends at midnight", relay.Shift{Days: []string{"tue"}, From: "00:00", To: "24:00"}, "2026-11-25T00:00:00Z", relay.ReasonOffShift},
+		{"range mon-fri on tuesday", relay.Shift{Days: []string{"Mon-Fri"}, From: "00:00", To: "24:00"}, "2026-11-24T12:00:00Z", ""},
+		{"range mon-fri on saturday", relay.Shift{Days: []string{"mon-fri"}, From: "00:00", To: "24:00"}, "2026-11-28T12:00:00Z", relay.ReasonOffShift},
+		{"wrapping range fri-mon on sunday", relay.Shift{Days: []string{"fri-mon"}, From: "00:00", To: "24:00"}, "2026-11-29T12:00:00Z", ""},
+		{"wrapping range fri-mon on tuesday", relay.Shift{Days: []string{"fri-mon"}, From: "00:00", To: "24:00"}, "2026-11-24T12:00:00Z", relay.ReasonOffShift},
+		{"weekends on saturday", relay.Shift{Days: []string{"weekends"}, From: "08:00", To: "12:00"}, "2026-11-28T09:00:00Z", ""},
+		{"weekdays on saturday", relay.Shift{Days: []string{"weekdays"}, From: "08:00", To: "12:00"}, "2026-11-28T09:00:00Z", relay.ReasonOffShift},
+		{"daily overnight into tuesday", relay.Shift{Days: []string{"daily"}, From: "22:00", To: "06:00"}, "2026-11-24T05:00:00Z", ""},
 		{"seconds, inside", relay.Shift{Days: []string{"tue"}, From: "09:00:10", To: "09:00:20"}, "2026-11-24T09:00:10Z", ""},
 		{"seconds, after", relay.Shift{Days: []string{"tue"}, From: "09:00:10", To: "09:00:20"}, "2026-11-24T09:00:20Z", relay.ReasonOffShift},
 	}

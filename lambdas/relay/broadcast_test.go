@@ -34,11 +34,11 @@ func TestBroadcastFirstOKWins(t *testing.T) {
 		winner    string
 		loserSays string
 	}{
-		{name: "two at once, the second answers first", size: 2, wave: []string{mainPhone, backPhone}, winner: backPhone, loserSays: "already confirmed by Sergio (backup)"},
-		{name: "three at once, the first answers", size: 3, wave: []string{mainPhone, backPhone, emergPhone}, winner: mainPhone, loserSays: "already confirmed by Sergio"},
+		{name: "two at once, the second answers first", size: 2, wave: []string{mainPhone, backPhone}, winner: backPhone, loserSays: "already taken by Sergio (backup)"},
+		{name: "three at once, the first answers", size: 3, wave: []string{mainPhone, backPhone, emergPhone}, winner: mainPhone, loserSays: "already taken by Sergio"},
 		{name: "the unavailable are not in the wave", size: 2, setup: func(h *harness) {
 			h.setOperator("sergio_main", func(o *relay.Operator) { o.PausedUntil = relay.AwayIndefinitely })
-		}, wave: []string{backPhone, emergPhone}, winner: emergPhone, loserSays: "already confirmed by Emergency"},
+		}, wave: []string{backPhone, emergPhone}, winner: emergPhone, loserSays: "already taken by Emergency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

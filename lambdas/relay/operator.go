@@ -389,10 +389,13 @@ func (s *Service) whoHasIt(ctx context.Context, t Tenant, r Relay) string {
 		}
 		return id
 	}
-	switch r.Status {
-	case StatusAcked:
+	switch {
+	case r.Status == StatusAcked && r.Broadcast > 1:
+		// A broadcast: somebody else of the wave answered first.
+		return fmt.Sprintf("%s was already taken by %s.", r.CustomerName, name(r.AckedBy))
+	case r.Status == StatusAcked:
 		return fmt.Sprintf("%s is already confirmed by %s.", r.CustomerName, name(r.AckedBy))
-	case StatusExhausted:
+	case r.Status == StatusExhausted:
 		return fmt.Sprintf("%s went unanswered and was sent to the fallback contact.", r.CustomerName)
 	}
 	if c := r.Current(); c != nil {

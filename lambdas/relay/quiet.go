@@ -35,7 +35,7 @@ func (s *Service) quietStart(ctx context.Context, t Tenant, in Inbound, rt routi
 	}
 	res = InboundResult{TenantID: t.ID, RelayID: in.MessageSid, Outcome: OutcomeHeld}
 	r.Status, r.HeldUntil = StatusHeld, end
-	ev := s.event(r, Attempt{Reason: ReasonQuietHours})
+	ev := s.event(r, Attempt{Reason: EventHeld})
 	ev.Event, ev.Note = EventHeld, "held until "+end.In(t.Location()).Format(time.RFC3339)
 	r.Outbox = append(r.Outbox, ev)
 	// The release tick is armed before the write that stores the relay, as
@@ -79,7 +79,7 @@ func (s *Service) release(ctx context.Context, r Relay) error {
 
 // releasedEvent is the audit record of a held relay's start.
 func (s *Service) releasedEvent(r *Relay, actor string) AuditEvent {
-	ev := s.event(r, Attempt{Reason: ReasonQuietHours, By: actor})
+	ev := s.event(r, Attempt{Reason: EventReleased, By: actor})
 	ev.Event = EventReleased
 	return ev
 }

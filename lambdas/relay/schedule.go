@@ -56,15 +56,14 @@ type QuietHours struct {
 const (
 	// StatusHeld is a relay waiting for quiet hours to end.
 	StatusHeld Status = "held"
-	// EventHeld records a relay held for quiet hours; EventReleased its start.
+	// EventHeld records a relay held for quiet hours; EventReleased its
+	// start. Both are also the events' routing_reason.
 	EventHeld     = "held_quiet_hours"
 	EventReleased = "released"
 	// EventBypass records an urgent text relayed during quiet hours.
 	EventBypass = "quiet_hours_bypassed"
 	// OutcomeHeld answers an inbound text held for quiet hours.
 	OutcomeHeld Outcome = "held"
-	// ReasonQuietHours is the routing reason of a held relay.
-	ReasonQuietHours = "quiet_hours"
 	// ReasonUrgent marks a relay whose urgent keyword bypassed quiet hours.
 	ReasonUrgent = "urgent_keyword"
 )

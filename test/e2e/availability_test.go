@@ -249,7 +249,7 @@ func TestBroadcastSecondOKIsTold(t *testing.T) {
 	if notice.To != sergioMain || !strings.Contains(notice.Body, "taken by Sergio (backup)") {
 		t.Errorf("notice: got %s %q, want sergio_main told Sergio (backup) took it", notice.To, notice.Body)
 	}
-	if reply := s.text(sergioMain, numA, "OK").TwiML(t); !strings.Contains(reply, "already confirmed by Sergio (backup)") {
+	if reply := s.text(sergioMain, numA, "OK").TwiML(t); !strings.Contains(reply, "already taken by Sergio (backup)") {
 		t.Errorf("second OK answered %q, want who took it", reply)
 	}
 	recs := s.waitAudit(w.Sid, "acked")
