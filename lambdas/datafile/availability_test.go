@@ -112,3 +112,15 @@ func TestScheduleValidationNamesFields(t *testing.T) {
 		}
 	}
 }
+
+func TestQuotedPausedUntilAndDefaultQuietMode(t *testing.T) {
+	data := strings.Replace(scheduled, "paused_until: 2026-12-07T10:00:00Z", `paused_until: "2026-12-07T10:00:00Z"`, 1)
+	data = strings.Replace(data, "mode: on_call_only}", "}", 1)
+	f, err := datafile.Parse([]byte(data), false)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got := f.Tenants[0].Operators[1].PausedUntil; !got.Equal(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("quoted paused_until: got %s", got)
+	}
+}

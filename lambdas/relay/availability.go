@@ -295,7 +295,7 @@ func (s *Service) unavailable(ctx context.Context, t Tenant, r *Relay, op Operat
 	if why := op.Unavailable(now, t.Location()); why != "" {
 		return why, nil
 	}
-	if quiet, _ := t.Quiet(now); quiet && t.QuietHours.Mode == QuietOnCallOnly && !r.Urgent && !op.OnCall {
+	if quiet, _ := t.Quiet(now); quiet && t.QuietHours.OnCallOnly() && !r.Urgent && !op.OnCall {
 		return ReasonNotOnCall, nil
 	}
 	out, err := s.operatorOptedOut(ctx, t, op)

@@ -30,7 +30,7 @@ func (s *Service) quietStart(ctx context.Context, t Tenant, in Inbound, rt routi
 		r.Outbox = append(r.Outbox, ev)
 		return false, res, nil
 	}
-	if t.QuietHours.Mode != QuietHold {
+	if t.QuietHours.OnCallOnly() {
 		return false, res, nil
 	}
 	res = InboundResult{TenantID: t.ID, RelayID: in.MessageSid, Outcome: OutcomeHeld}

@@ -28,15 +28,21 @@ func TestQuietHoursHold(t *testing.T) {
 		name    string
 		tz, now string
 		release string
+		mode    string // "-" for none
 	}{
 		{name: "evening, UTC", tz: "UTC", now: "2026-11-24T22:00:00Z", release: "2026-11-25T07:00:00Z"},
 		{name: "after midnight, Los Angeles", tz: "America/Los_Angeles", now: "2026-11-25T10:00:00Z", release: "2026-11-25T15:00:00Z"},
 		{name: "spring forward night", tz: "America/Los_Angeles", now: "2026-03-08T06:00:00Z", release: "2026-03-08T14:00:00Z"},
 		{name: "fall back night", tz: "America/Los_Angeles", now: "2026-11-01T05:00:00Z", release: "2026-11-01T15:00:00Z"},
+		{name: "no mode means hold", tz: "UTC", now: "2026-11-24T22:00:00Z", release: "2026-11-25T07:00:00Z", mode: "-"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := quietHarness(t, tt.tz, tt.now, relay.QuietHold)
+			mode := relay.QuietHold
+			if tt.mode == "-" {
+				mode = ""
+			}
+			h := quietHarness(t, tt.tz, tt.now, mode)
 			res := h.text(custPhone, qdnNumber, "need a pickup tomorrow")
 			if res.Outcome != relay.OutcomeHeld || !strings.Contains(res.Reply, "after 7am") {
 				t.Errorf("outcome %s reply %q, want held with the after-hours reply", res.Outcome, res.Reply)

@@ -49,8 +49,13 @@ const (
 type QuietHours struct {
 	From string `json:"from" yaml:"from"`
 	To   string `json:"to" yaml:"to"`
-	Mode string `json:"mode" yaml:"mode"`
+	// Mode is QuietHold (the default when empty) or QuietOnCallOnly.
+	Mode string `json:"mode,omitempty" yaml:"mode,omitempty"`
 }
+
+// OnCallOnly reports whether quiet hours text on-call operators instead of
+// holding texts.
+func (q *QuietHours) OnCallOnly() bool { return q != nil && q.Mode == QuietOnCallOnly }
 
 // Audit reasons and statuses of quiet hours.
 const (
@@ -130,7 +135,7 @@ func checkSchedule(fe *FieldErrors, s Schedule) {
 		if ok1 && ok2 && from == to {
 			fe.add("quiet_hours.to", "must differ from from")
 		}
-		if q.Mode != QuietHold && q.Mode != QuietOnCallOnly {
+		if q.Mode != "" && q.Mode != QuietHold && q.Mode != QuietOnCallOnly {
 			fe.add("quiet_hours.mode", "%q must be hold or on_call_only", q.Mode)
 		}
 	}
