@@ -258,3 +258,24 @@ func TestBroadcastSecondOKIsTold(t *testing.T) {
 	}
 	noMoreMessages(t, s.Fake, 3, ackWindow+time.Second)
 }
+
+// TestAvailabilityRecheckedEachStep: an operator who goes AWAY while the
+// relay waits on someone else is skipped when the relay reaches them.
+func TestAvailabilityRecheckedEachStep(t *testing.T) {
+	t.Parallel()
+	s := start(t, setup{Data: scheduled(t, "", nil)})
+	w := s.text(bayside, numA, "where is my dumpster")
+	if m := waitMessages(t, s.Fake, 1, 5*time.Second)[0]; m.To != sergioMain {
+		t.Fatalf("first text to %s, want sergio_main", m.To)
+	}
+	if got := s.text(sergioBackup, numA, "away 1h").TwiML(t); !strings.Contains(got, "You are away") {
+		t.Fatalf("AWAY answered %q", got)
+	}
+	if m := waitMessages(t, s.Fake, 2, ackWindow+5*time.Second)[1]; m.To != emergency {
+		t.Errorf("after the window: texted %s, want emergency %s (the backup went away)", m.To, emergency)
+	}
+	recs := s.waitAudit(w.Sid, "skipped")
+	if r := only(recs, "skipped")[0]; r.RoutedToOperator != "sergio_backup" || r.RoutingReason != "operator_paused" {
+		t.Errorf("skip %s:%s, want sergio_backup:operator_paused", r.RoutedToOperator, r.RoutingReason)
+	}
+}
