@@ -279,3 +279,34 @@ func TestAvailabilityRecheckedEachStep(t *testing.T) {
 		t.Errorf("skip %s:%s, want sergio_backup:operator_paused", r.RoutedToOperator, r.RoutingReason)
 	}
 }
+
+// TestNobodyAvailable: with every operator off, the fallback is texted at
+// once and the customer gets the unavailable reply.
+func TestNobodyAvailable(t *testing.T) {
+	t.Parallel()
+	other := day(local(t, 72*time.Hour))
+	off := fmt.Sprintf("        shifts:\n          - {days: [%s], from: \"00:00\", to: \"24:00\"}\n", other)
+	data := scheduled(t, "    unavailable_reply: Nobody can take your message right now; the office will call you.\n",
+		map[string]string{"sergio_main": off, "sergio_backup": "        paused_until: 9999-12-31T00:00:00Z\n",
+			"emergency": "        active: false\n"})
+	s := start(t, setup{Data: data})
+	sent := time.Now()
+	w := s.text(bayside, numA, "anyone there?")
+	if got := w.TwiML(t); !strings.Contains(got, "Nobody can take your message right now") {
+		t.Errorf("answered %q, want the unavailable reply", got)
+	}
+	if m := waitMessages(t, s.Fake, 1, 5*time.Second)[0]; m.To != officeA {
+		t.Errorf("texted %s, want the fallback %s", m.To, officeA)
+	}
+	if took := time.Since(sent); took > ackWindow {
+		t.Errorf("fallback after %s, want at once", took)
+	}
+	var skips []string
+	for _, r := range only(s.waitAudit(w.Sid, "skipped", "fallback", "exhausted"), "skipped") {
+		skips = append(skips, r.RoutedToOperator+":"+r.RoutingReason)
+	}
+	slices.Sort(skips)
+	if want := "emergency:operator_inactive,sergio_backup:operator_paused,sergio_main:operator_off_shift"; strings.Join(skips, ",") != want {
+		t.Errorf("skips %v, want %s", skips, want)
+	}
+}
