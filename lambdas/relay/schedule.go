@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	// The Lambda runtime (provided.al2023) has no zoneinfo of its own: the
+	// IANA database is embedded so tenants' time zones load everywhere.
+	_ "time/tzdata"
 	"unicode/utf8"
 )
 
