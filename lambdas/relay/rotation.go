@@ -31,6 +31,9 @@ const rotationName = "chain_rotation"
 func (s *Service) rotate(ctx context.Context, t Tenant, relayID string) ([]string, error) {
 	chain := dedupe(t.Chain)
 	c, ok := s.Store.(Counter)
+	if !ok && t.ChainStrategy == StrategyRoundRobin {
+		s.log().WarnContext(ctx, "round robin needs a store with a Counter; the chain stays in order", "tenant", t.ID)
+	}
 	if t.ChainStrategy != StrategyRoundRobin || len(chain) < 2 || !ok {
 		return chain, nil
 	}
