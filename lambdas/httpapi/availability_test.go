@@ -29,6 +29,8 @@ func TestDirectoryAvailability(t *testing.T) {
 			`{"name":"Nina","phone":"+16195550120","shifts":[{"days":["someday"],"from":"7am","to":"17:00"}],
 			  "overrides":[{"from":"tomorrow","to":"2026-12-26","mode":"maybe"}]}`, 400,
 			[]string{"shifts[0].days[0]:", "shifts[0].from:", "overrides[0].from:", "overrides[0].mode:"}},
+		{"null paused_until ends the pause", "PUT", "/api/operators/nina", `{"name":"Nina","phone":"+16195550120","paused_until":null}`, 200,
+			[]string{`"id":"nina"`}},
 		{"bad paused_until", "PUT", "/api/operators/nina", `{"name":"Nina","phone":"+16195550120","paused_until":"soon"}`, 400,
 			[]string{`\"soon\"`}},
 		{"tenant schedule", "PUT", "/api/tenant",
