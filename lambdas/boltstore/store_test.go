@@ -113,3 +113,26 @@ func TestDirectoryStore(t *testing.T) {
 		return s
 	})
 }
+
+// TestCounter runs the Counter contract, and proves a sequence survives a
+// restart of the dev server.
+func TestCounter(t *testing.T) {
+	relaytest.TestCounter(t, func(t *testing.T) relay.Counter {
+		s := open(t, filepath.Join(t.TempDir(), "relay.db"))
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+	path := filepath.Join(t.TempDir(), "relay.db")
+	s := open(t, path)
+	if n, err := s.Next(t.Context(), "t", "rr", "a"); err != nil || n != 1 {
+		t.Fatalf("first Next: %d, %v", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path)
+	defer s.Close()
+	if n, err := s.Next(t.Context(), "t", "rr", "b"); err != nil || n != 2 {
+		t.Errorf("Next after reopen: got %d, %v; want 2", n, err)
+	}
+}

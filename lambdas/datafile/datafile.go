@@ -39,9 +39,12 @@ type Tenant struct {
 	TwoWay     bool           `yaml:"two_way" json:"two_way"`
 	AutoReply  string         `yaml:"auto_reply" json:"auto_reply"`
 	TrackLink  bool           `yaml:"track_link" json:"track_link"`
-	Operators  []Operator     `yaml:"operators" json:"operators"`
-	Customers  []Customer     `yaml:"customers" json:"customers"`
-	Jobs       []Job          `yaml:"jobs" json:"jobs"`
+	// Schedule holds timezone, quiet_hours, after_hours_reply,
+	// unavailable_reply, urgent_keywords and chain_strategy.
+	relay.Schedule `yaml:",inline"`
+	Operators      []Operator `yaml:"operators" json:"operators"`
+	Customers      []Customer `yaml:"customers" json:"customers"`
+	Jobs           []Job      `yaml:"jobs" json:"jobs"`
 }
 
 // Operator is an operator entry; Active defaults to true.
@@ -50,6 +53,8 @@ type Operator struct {
 	Name   string `yaml:"name" json:"name"`
 	Phone  string `yaml:"phone" json:"phone"`
 	Active *bool  `yaml:"active" json:"active"`
+	// Availability holds shifts, overrides, paused_until and on_call.
+	relay.Availability `yaml:",inline"`
 }
 
 // Customer is a customer entry.
@@ -184,6 +189,14 @@ func (f File) Validate() error {
 		if t.Repeat < 0 || t.Repeat > 10 {
 			add("%s.repeat: %d must be between 0 and 10", p, t.Repeat)
 		}
+		for _, f := range t.Schedule.Problems() {
+			add("%s.%s: %s", p, f.Field, f.Message)
+		}
+		for j, o := range t.Operators {
+			for _, f := range o.Availability.Problems() {
+				add("%s.operators[%d].%s: %s", p, j, f.Field, f.Message)
+			}
+		}
 		if t.Fallback != nil && !relay.ValidPhone(t.Fallback.Phone) {
 			add("%s.fallback.phone: %q is not an E.164 number", p, t.Fallback.Phone)
 		}
@@ -271,12 +284,13 @@ func Load(ctx context.Context, l relay.Loader, f File) error {
 	for _, t := range f.Tenants {
 		if err := l.PutTenant(ctx, relay.Tenant{ID: t.ID, Name: t.Name, Numbers: t.Numbers,
 			AckTimeout: time.Duration(t.AckTimeout), Chain: t.Chain, Repeat: t.Repeat, Fallback: t.Fallback,
-			TwoWay: t.TwoWay, AutoReply: t.AutoReply, TrackLink: t.TrackLink}); err != nil {
+			TwoWay: t.TwoWay, AutoReply: t.AutoReply, TrackLink: t.TrackLink, Schedule: t.Schedule}); err != nil {
 			return fmt.Errorf("load tenant %s: %w", t.ID, err)
 		}
 		for _, o := range t.Operators {
 			active := o.Active == nil || *o.Active
-			if err := l.PutOperator(ctx, relay.Operator{TenantID: t.ID, ID: o.ID, Name: o.Name, Phone: o.Phone, Active: active}); err != nil {
+			if err := l.PutOperator(ctx, relay.Operator{TenantID: t.ID, ID: o.ID, Name: o.Name, Phone: o.Phone, Active: active,
+				Availability: o.Availability}); err != nil {
 				return fmt.Errorf("load operator %s/%s: %w", t.ID, o.ID, err)
 			}
 		}

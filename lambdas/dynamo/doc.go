@@ -25,6 +25,7 @@
 //	relay       RELAY#<message sid>  RELAY                                                                  tenant_id, version (N), data, ttl
 //	code lease  CODES#<tenant>#<op>  CODE#<code>                                                            relay_id, expires_at (N, ns), data, ttl
 //	take        TAKE#<key>           WINDOW#<start ns>                                                      n (N), ttl
+//	sequence    SEQ#<tenant>#<name>  SEQUENCE                                                               n (N), tok (M: recent token → n)
 //
 // A tenant's directory entries and opt-outs share the partition TENANT#<tenant>,
 // so an admin tool can list them with one Query; relays, leases and

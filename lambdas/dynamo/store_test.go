@@ -60,3 +60,16 @@ func TestDirectoryStore(t *testing.T) {
 		return dynamo.New(client, table)
 	})
 }
+
+// TestCounter runs the Counter contract on dynalite.
+func TestCounter(t *testing.T) {
+	client := newClient(t, dynalite.Start(t))
+	var tables atomic.Int64
+	relaytest.TestCounter(t, func(t *testing.T) relay.Counter {
+		table := fmt.Sprintf("seq-%d", tables.Add(1))
+		if err := dynamo.CreateTable(t.Context(), client, table); err != nil {
+			t.Fatalf("create table: %v", err)
+		}
+		return dynamo.New(client, table)
+	})
+}

@@ -29,6 +29,7 @@ type Store struct {
 	counters  map[string]int
 	slots     map[string]time.Time
 	optOuts   map[string]optOut
+	seqs      map[string]*sequence // Counter sequences (counter.go)
 }
 
 type optOut struct {

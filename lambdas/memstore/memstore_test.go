@@ -19,3 +19,7 @@ func TestDirectoryStore(t *testing.T) {
 func TestRelayLister(t *testing.T) {
 	relaytest.TestRelayLister(t, func(*testing.T) relaytest.ListingStore { return memstore.New() })
 }
+
+func TestCounter(t *testing.T) {
+	relaytest.TestCounter(t, func(*testing.T) relay.Counter { return memstore.New() })
+}

@@ -25,6 +25,7 @@ type TenantDoc struct {
 	Fallback   *Contact `json:"fallback,omitempty"`
 	TwoWay     bool     `json:"two_way"`
 	AutoReply  string   `json:"auto_reply,omitempty"`
+	Schedule
 }
 
 // OperatorDoc is an operator; Active is true when omitted.
@@ -33,6 +34,7 @@ type OperatorDoc struct {
 	Name   string `json:"name"`
 	Phone  string `json:"phone"`
 	Active *bool  `json:"active,omitempty"`
+	Availability
 }
 
 // CustomerDoc is a customer.
@@ -85,24 +87,27 @@ func (s *Seconds) UnmarshalJSON(b []byte) error {
 // Doc returns the tenant's settings as the API shows them.
 func (t Tenant) Doc() TenantDoc {
 	return TenantDoc{ID: t.ID, Name: t.Name, Numbers: nonNil(t.Numbers), AckTimeout: Seconds(t.AckTimeout),
-		Chain: nonNil(t.Chain), Repeat: t.Repeat, Fallback: t.Fallback, TwoWay: t.TwoWay, AutoReply: t.AutoReply}
+		Chain: nonNil(t.Chain), Repeat: t.Repeat, Fallback: t.Fallback, TwoWay: t.TwoWay, AutoReply: t.AutoReply,
+		Schedule: t.Schedule}
 }
 
 // Tenant returns the settings as a Tenant.
 func (d TenantDoc) Tenant() Tenant {
 	return Tenant{ID: d.ID, Name: d.Name, Numbers: d.Numbers, AckTimeout: time.Duration(d.AckTimeout),
-		Chain: d.Chain, Repeat: d.Repeat, Fallback: d.Fallback, TwoWay: d.TwoWay, AutoReply: d.AutoReply}
+		Chain: d.Chain, Repeat: d.Repeat, Fallback: d.Fallback, TwoWay: d.TwoWay, AutoReply: d.AutoReply,
+		Schedule: d.Schedule}
 }
 
 // Doc returns the operator as the API shows it.
 func (o Operator) Doc() OperatorDoc {
 	active := o.Active
-	return OperatorDoc{ID: o.ID, Name: o.Name, Phone: o.Phone, Active: &active}
+	return OperatorDoc{ID: o.ID, Name: o.Name, Phone: o.Phone, Active: &active, Availability: o.Availability}
 }
 
 // Operator returns the operator of tenantID; a missing Active means true.
 func (d OperatorDoc) Operator(tenantID string) Operator {
-	return Operator{TenantID: tenantID, ID: d.ID, Name: d.Name, Phone: d.Phone, Active: d.Active == nil || *d.Active}
+	return Operator{TenantID: tenantID, ID: d.ID, Name: d.Name, Phone: d.Phone, Active: d.Active == nil || *d.Active,
+		Availability: d.Availability}
 }
 
 // Doc returns the customer as the API shows it.

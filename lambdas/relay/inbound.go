@@ -208,6 +208,10 @@ func dedupe(ids []string) []string {
 // claim of the MessageSid, and sends the first text through the door.
 func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routing) (InboundResult, error) {
 	res := InboundResult{TenantID: t.ID, RelayID: in.MessageSid, Outcome: OutcomeRelayed}
+	rt, err := s.turn(ctx, t, in.MessageSid, rt) // round robin (rotation.go)
+	if err != nil {
+		return res, err
+	}
 	c := rt.customer
 	text, truncated := ForwardText(displayName(c, in.From), in.Body, ReplyHint(999999))
 	now := s.now()
@@ -215,15 +219,21 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		ID: in.MessageSid, TenantID: t.ID, TenantNumber: in.To,
 		CustomerID: c.ID, CustomerName: displayName(c, in.From), CustomerPhone: in.From, JobID: rt.job.ID,
 		Body: in.Body, Text: text, Truncated: truncated, Reason: rt.reason,
-		Chain: rt.chain, Repeat: max(t.Repeat, 0), Position: -1, AckTimeout: t.Window(),
+		Chain: rt.chain, Repeat: max(t.Repeat, 0), Position: -1, AckTimeout: t.Window(), Broadcast: t.broadcastSize(),
 		Status: StatusPending, ReceivedAt: in.ReceivedAt, UpdatedAt: now,
 		ExpiresAt: now.Add(s.settings().relayTTL),
+	}
+	if held, hres, err := s.quietStart(ctx, t, in, rt, &r); held {
+		return hres, err
 	}
 	next, a, err := s.plan(ctx, t, r, move{reason: rt.reason, known: rt.first})
 	if err != nil {
 		return res, err
 	}
 	lease, err := s.prepare(ctx, &next, a)
+	if err == nil {
+		err = s.prepareWave(ctx, &next, a)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -250,13 +260,14 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 				s.flush(ctx, &next)
 				return nil
 			}
-			_, err = s.deliverAttempt(ctx, next, a.N)
+			_, err = s.deliverStep(ctx, next, a.N)
 			return err
 		},
 		func() error {
 			// Capped like every automatic reply, so an auto-responder on the
 			// customer's side and ours cannot keep texting each other.
-			autoReply = t.AutoReply != "" && s.take(ctx, "autoreply:"+t.ID+":"+in.From, s.settings().autoReplyLimit)
+			autoReply = (t.AutoReply != "" || unavailableReply(t, a) != "") &&
+				s.take(ctx, "autoreply:"+t.ID+":"+in.From, s.settings().autoReplyLimit)
 			return nil
 		},
 	)
@@ -265,7 +276,8 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		s.log().WarnContext(ctx, "first send not finished; the timer resumes it", "relay", r.ID, "err", errs[0])
 	}
 	if autoReply {
-		res.Reply = t.AutoReply
+		// Nobody available: the customer is told so instead of the usual reply.
+		res.Reply = firstNonEmpty(unavailableReply(t, a), t.AutoReply)
 	}
 	return res, nil
 }

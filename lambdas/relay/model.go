@@ -44,6 +44,8 @@ type Tenant struct {
 	// TrackLink appends the job's customer tracking link to AutoReply when
 	// the relay has a job.
 	TrackLink bool `json:"track_link,omitempty"`
+	// Schedule is the time zone, quiet hours and chain strategy (schedule.go).
+	Schedule
 }
 
 // Window returns the tenant's acknowledgement window, defaulted and capped.
@@ -75,6 +77,8 @@ type Operator struct {
 	Name     string `json:"name"`
 	Phone    string `json:"phone"`
 	Active   bool   `json:"active"`
+	// Availability is the operator's shifts, overrides, pause and on-call flag (availability.go).
+	Availability
 }
 
 // Customer is someone who texts a tenant's published number.
@@ -207,7 +211,10 @@ type Attempt struct {
 	// Code is the reply code the operator can use for this relay; 0 for the fallback contact.
 	Code int `json:"code,omitempty"`
 	// Fallback marks the attempt that texted the tenant's fallback contact.
-	Fallback  bool      `json:"fallback,omitempty"`
+	Fallback bool `json:"fallback,omitempty"`
+	// Wave is, in a broadcast relay, the N of the first attempt of the
+	// group texted at once; 0 for an attempt texted alone.
+	Wave      int       `json:"wave,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	Outbound
 }
@@ -223,10 +230,13 @@ func (a *Attempt) Due(window time.Duration) time.Time {
 // CustomerReply is an operator's two-way text to the customer, keyed by the
 // operator's inbound MessageSid so a retried webhook sends it once.
 type CustomerReply struct {
-	InboundSid string    `json:"inbound_sid"`
-	OperatorID string    `json:"operator_id"`
-	Body       string    `json:"body"`
-	CreatedAt  time.Time `json:"created_at"`
+	InboundSid string `json:"inbound_sid"`
+	OperatorID string `json:"operator_id"`
+	// To, when set, is an operator of a broadcast wave told who took the
+	// relay (broadcast.go); empty means the customer.
+	To        string    `json:"to,omitempty"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
 	Outbound
 }
 
@@ -247,6 +257,12 @@ type Relay struct {
 	Truncated bool   `json:"truncated,omitempty"`
 	// Reason is the routing reason of the first step.
 	Reason string `json:"reason"`
+	// Broadcast is how many operators each step texts at once (0 or 1: one).
+	Broadcast int `json:"broadcast,omitempty"`
+	// Urgent marks a text whose urgent keyword bypasses quiet hours.
+	Urgent bool `json:"urgent,omitempty"`
+	// HeldUntil is when a relay held for quiet hours starts (status held).
+	HeldUntil time.Time `json:"held_until,omitzero"`
 	// Chain is this relay's ordered operator ids, fixed when it was routed.
 	Chain  []string `json:"chain"`
 	Repeat int      `json:"repeat"`

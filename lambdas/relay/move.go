@@ -39,6 +39,10 @@ func (s *Service) plan(ctx context.Context, t Tenant, cur Relay, m move) (Relay,
 	r := cloneRelay(cur)
 	r.UpdatedAt = now
 	var a *Attempt
+	if cur.Status == StatusHeld {
+		// A relay held for quiet hours starts (quiet.go).
+		r.Outbox = append(r.Outbox, s.releasedEvent(&r, m.actor))
+	}
 	if m.target != "" {
 		op, err := s.dir().Operator(ctx, t.ID, m.target)
 		if err != nil {
@@ -50,22 +54,54 @@ func (s *Service) plan(ctx context.Context, t Tenant, cur Relay, m move) (Relay,
 		a = &Attempt{OperatorID: op.ID, Name: op.Name, Phone: op.Phone, Reason: m.reason}
 	} else {
 		total := len(r.Chain) * (r.Repeat + 1)
-		for p := r.Position + 1; p < total; p++ {
+		skipped := map[string]bool{}
+		// A broadcast relay texts a wave of operators at once (broadcast.go).
+		size, wave := r.waveSize(), []Attempt(nil)
+		for p := r.Position + 1; p < total && len(wave) < size; p++ {
 			id := r.Chain[p%len(r.Chain)]
 			op, err := s.operator(ctx, t.ID, id, m.known)
 			if err != nil && !IsKind(err, NotFound) {
 				return r, nil, fmt.Errorf("find operator %s: %w", id, err)
 			}
-			if err != nil || !op.Active || r.refused(op.Phone) {
+			if err != nil || r.refused(op.Phone) || inWave(wave, op.ID) {
+				continue
+			}
+			// Availability is checked when each step starts (availability.go).
+			why, err := s.unavailable(ctx, t, &r, op, now)
+			if err != nil {
+				return r, nil, err
+			}
+			if why != "" {
+				if !skipped[op.ID] {
+					skipped[op.ID] = true
+					r.Outbox = append(r.Outbox, s.skipEvent(&r, op, why, m.actor))
+				}
 				continue
 			}
 			r.Position = p
-			why := m.reason
+			why = m.reason
 			if p >= len(r.Chain) && p%len(r.Chain) == 0 && why == ReasonNoAck {
 				why = ReasonRepeat
 			}
-			a = &Attempt{OperatorID: op.ID, Name: op.Name, Phone: op.Phone, Reason: why}
-			break
+			if why == ReasonPrimary && len(skipped) > 0 {
+				why = ReasonDefaultChain // the job's operator was skipped
+			}
+			wave = append(wave, Attempt{OperatorID: op.ID, Name: op.Name, Phone: op.Phone, Reason: why})
+		}
+		if len(wave) > 0 {
+			a = &wave[len(wave)-1]
+		}
+		if len(wave) > 1 {
+			// Every operator of the wave but the last is stored here; the
+			// last goes on as a single step does.
+			first := len(r.Attempts) + 1
+			for _, w := range wave[:len(wave)-1] {
+				w.N, w.Wave = len(r.Attempts)+1, first
+				w.CreatedAt, w.By, w.Cause = now, m.actor, m.cause
+				w.Outbound = s.intent(now)
+				r.Attempts = append(r.Attempts, w)
+			}
+			a.Wave = first
 		}
 		if a == nil {
 			r.Position = total
@@ -363,6 +399,9 @@ func (s *Service) step(ctx context.Context, t Tenant, r Relay, m move) (Relay, *
 		return r, nil, err
 	}
 	lease, err := s.prepare(ctx, &next, a)
+	if err == nil {
+		err = s.prepareWave(ctx, &next, a)
+	}
 	if err != nil {
 		return r, nil, err
 	}
@@ -378,7 +417,7 @@ func (s *Service) step(ctx context.Context, t Tenant, r Relay, m move) (Relay, *
 		return next, nil, nil
 	}
 	n := a.N
-	next, err = s.deliverAttempt(ctx, next, n)
+	next, err = s.deliverStep(ctx, next, n)
 	return next, next.Attempt(n), err
 }
 

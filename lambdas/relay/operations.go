@@ -63,11 +63,13 @@ func (s *Service) ack(ctx context.Context, r Relay, by Actor, sid string, may fu
 		}
 		x.Status, x.AckedAt, x.AckedBy, x.AckSid = StatusAcked, now, by.String(), sid
 		x.Outbox = append(x.Outbox, s.ackEvent(x, by))
+		s.takenNotices(x, by, now) // a broadcast wave's others are told (broadcast.go)
 		return true, nil
 	})
 	if err != nil {
 		return stored, err
 	}
+	stored = s.sendNotices(ctx, stored)
 	s.count(ctx, MetricAcked, stored.TenantID)
 	s.log().InfoContext(ctx, "acknowledged", "relay", stored.ID, "tenant", stored.TenantID, "by", by.String())
 	s.flush(ctx, &stored)

@@ -16,7 +16,10 @@ import (
 // first try failed half-way does it now.
 func (s *Service) operatorText(ctx context.Context, t Tenant, op Operator, in Inbound) (InboundResult, error) {
 	res := InboundResult{Outcome: OutcomeReply, TenantID: t.ID}
-	reply, err := s.operatorReply(ctx, t, op, in, ParseReply(in.Body), &res)
+	reply, handled, err := s.operatorAway(ctx, t, op, in) // AWAY and BACK (away.go)
+	if !handled && err == nil {
+		reply, err = s.operatorReply(ctx, t, op, in, ParseReply(in.Body), &res)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -41,16 +44,15 @@ type openRelay struct {
 // holds reports whether op is the one the relay waits on now and was
 // actually texted: only a text Twilio accepted can be acknowledged.
 func (o openRelay) holds(opID string) bool {
-	c := o.relay.Current()
-	return o.relay.Status == StatusPending && c != nil && c.OperatorID == opID && !c.Fallback && c.Accepted()
+	c := o.relay.waiting(opID) // the current attempt, or the current wave's (broadcast.go)
+	return o.relay.Status == StatusPending && c != nil && c.Accepted()
 }
 
 // texting reports whether op is the one the relay waits on, with the text
 // still on its way to Twilio: an explicit code proves they read it.
 func (o openRelay) texting(opID string) bool {
-	c := o.relay.Current()
-	return o.relay.Status == StatusPending && c != nil && c.OperatorID == opID && !c.Fallback &&
-		c.Owed() && c.Code == o.lease.Code
+	c := o.relay.waiting(opID)
+	return o.relay.Status == StatusPending && c != nil && c.Owed() && c.Code == o.lease.Code
 }
 
 // relaysOf returns the relays op holds unexpired codes for, newest first.
@@ -317,7 +319,7 @@ func replyIndex(r Relay, sid string) int {
 // with its audit event.
 func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, error) {
 	rp := r.Replies[i]
-	msg := Message{From: r.TenantNumber, To: r.CustomerPhone, Body: rp.Body}
+	msg := Message{From: r.TenantNumber, To: firstNonEmpty(rp.To, r.CustomerPhone), Body: rp.Body}
 	sent, sendErr := s.door(ctx, msg, rp.Outbound)
 	now := s.now()
 	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
@@ -327,7 +329,7 @@ func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, erro
 		}
 		outcome(&xr.Outbound, sent, sendErr, now)
 		xr.Segments, xr.Encoding = Segments(rp.Body)
-		ev := s.event(x, Attempt{N: len(x.Attempts), OperatorID: rp.OperatorID, Reason: "operator_reply"})
+		ev := s.event(x, Attempt{N: len(x.Attempts), OperatorID: rp.OperatorID, Reason: replyReason(rp)})
 		ev.Event, ev.Actor, ev.Timestamp = EventReply, rp.OperatorID, now
 		ev.OutboundSid, ev.Segments, ev.Encoding = xr.MessageSid, xr.Segments, xr.Encoding
 		if sendErr != nil {
@@ -339,7 +341,7 @@ func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, erro
 	if err != nil {
 		return r, fmt.Errorf("record reply outcome of relay %s: %w", r.ID, notConflict(err))
 	}
-	if xr := stored.Replies[i]; xr.Delivery == DeliverySkipped && xr.ErrorCode == 21610 {
+	if xr := stored.Replies[i]; xr.Delivery == DeliverySkipped && xr.ErrorCode == 21610 && xr.To == "" {
 		_ = s.Store.SetOptOut(ctx, stored.TenantID, stored.CustomerPhone, true, now)
 	} else if xr.Delivery == DeliveryRetry {
 		if err := s.arm(ctx, &stored, len(stored.Attempts), xr.RetryAt); err != nil {
@@ -391,10 +393,13 @@ func (s *Service) whoHasIt(ctx context.Context, t Tenant, r Relay) string {
 		}
 		return id
 	}
-	switch r.Status {
-	case StatusAcked:
+	switch {
+	case r.Status == StatusAcked && r.Broadcast > 1:
+		// A broadcast: somebody else of the wave answered first.
+		return fmt.Sprintf("%s was already taken by %s.", r.CustomerName, name(r.AckedBy))
+	case r.Status == StatusAcked:
 		return fmt.Sprintf("%s is already confirmed by %s.", r.CustomerName, name(r.AckedBy))
-	case StatusExhausted:
+	case r.Status == StatusExhausted:
 		return fmt.Sprintf("%s went unanswered and was sent to the fallback contact.", r.CustomerName)
 	}
 	if c := r.Current(); c != nil {

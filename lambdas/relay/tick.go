@@ -23,7 +23,7 @@ func (s *Service) HandleTick(ctx context.Context, tk Tick) error {
 		}
 		return err
 	}
-	if tk.Attempt < len(r.Attempts) && !r.needsCare() {
+	if tk.Attempt < r.stepStart() && !r.needsCare() {
 		// A later step exists; its own tick was armed before it was stored.
 		return nil
 	}
@@ -72,8 +72,16 @@ func (s *Service) wakeOnce(ctx context.Context, r Relay) error {
 	if err := s.resumeReplies(ctx, &r); err != nil {
 		return err
 	}
-	// Earlier steps whose text was still on its way when the relay moved on.
-	for i := 0; i+1 < len(r.Attempts); i++ {
+	if err := s.resumeWave(ctx, &r); err != nil { // broadcast.go
+		return err
+	}
+	// Earlier texts still on their way when the relay moved on (while the
+	// relay waits, the current broadcast wave is resumeWave's).
+	last := len(r.Attempts) - 1
+	if r.Status == StatusPending {
+		last = r.stepStart() - 1
+	}
+	for i := 0; i < last; i++ {
 		o := &r.Attempts[i].Outbound
 		switch {
 		case !o.Owed():
@@ -85,6 +93,8 @@ func (s *Service) wakeOnce(ctx context.Context, r Relay) error {
 	}
 	a := r.Current()
 	switch {
+	case a == nil && r.Status == StatusHeld:
+		return s.release(ctx, r)
 	case a == nil && r.Status == StatusPending:
 		// Nothing was planned yet (a relay stored by an older version).
 		s.log().WarnContext(ctx, "starting an unstarted relay", "relay", r.ID)

@@ -131,6 +131,7 @@ func (t Tenant) Validate() error {
 	if !utf8.ValidString(t.AutoReply) || utf8.RuneCountInString(t.AutoReply) > maxReply {
 		fe.add("auto_reply", "must be text of at most %d characters", maxReply)
 	}
+	checkSchedule(&fe, t.Schedule)
 	return fe.err("tenant")
 }
 
@@ -140,6 +141,7 @@ func (o Operator) Validate() error {
 	checkID(&fe, "id", o.ID)
 	checkName(&fe, "name", o.Name)
 	checkPhone(&fe, "phone", o.Phone)
+	checkAvailability(&fe, o.Availability)
 	return fe.err("operator")
 }
 

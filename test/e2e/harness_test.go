@@ -112,7 +112,7 @@ func build(out, pkg string) error {
 // setup says how to start a dev server; the zero value is testdata/tenants.yaml
 // (ack window 2 s) on a fresh state dir with a fresh fake Twilio.
 type setup struct {
-	// Data is a file under testdata/; "" means tenants.yaml.
+	// Data is a file under testdata/ or an absolute path; "" means tenants.yaml.
 	Data string
 	// AckTimeout, when set, replaces every ack_timeout of the data file.
 	AckTimeout string
@@ -352,6 +352,9 @@ func dataFile(t *testing.T, name, ackTimeout string) string {
 		name = "tenants.yaml"
 	}
 	path, err := filepath.Abs(filepath.Join("testdata", name))
+	if filepath.IsAbs(name) {
+		path = name
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,16 +27,19 @@ const progressMin = 20
 
 func tenantDoc(t datafile.Tenant) relay.TenantDoc {
 	return relay.TenantDoc{ID: t.ID, Name: t.Name, Numbers: t.Numbers, AckTimeout: relay.Seconds(t.AckTimeout),
-		Chain: t.Chain, Repeat: t.Repeat, Fallback: t.Fallback, TwoWay: t.TwoWay, AutoReply: t.AutoReply}.Tenant().Doc()
+		Chain: t.Chain, Repeat: t.Repeat, Fallback: t.Fallback, TwoWay: t.TwoWay, AutoReply: t.AutoReply,
+		Schedule: t.Schedule}.Tenant().Doc()
 }
 
 func operatorDoc(o datafile.Operator) relay.OperatorDoc {
-	return relay.OperatorDoc{ID: o.ID, Name: o.Name, Phone: o.Phone, Active: o.Active}.Operator("").Doc()
+	return relay.OperatorDoc{ID: o.ID, Name: o.Name, Phone: o.Phone, Active: o.Active,
+		Availability: o.Availability}.Operator("").Doc()
 }
 
 func fileTenant(d relay.TenantDoc) datafile.Tenant {
 	return datafile.Tenant{ID: d.ID, Name: d.Name, Numbers: d.Numbers, AckTimeout: datafile.Duration(d.AckTimeout),
-		Chain: d.Chain, Repeat: d.Repeat, Fallback: d.Fallback, TwoWay: d.TwoWay, AutoReply: d.AutoReply}
+		Chain: d.Chain, Repeat: d.Repeat, Fallback: d.Fallback, TwoWay: d.TwoWay, AutoReply: d.AutoReply,
+		Schedule: d.Schedule}
 }
 
 // change is one step of an import.
@@ -160,8 +163,14 @@ func plan(ctx context.Context, dir directory, f datafile.File, prune bool) ([]ch
 			}
 		}
 		wantOps := make([]relay.OperatorDoc, len(ft.Operators))
+		live := byID(ops, opID)
 		for i, o := range ft.Operators {
 			wantOps[i] = operatorDoc(o)
+			// paused_until is set by the operator's AWAY/BACK texts: a file
+			// that does not name it leaves a live pause alone.
+			if cur, ok := live[o.ID]; ok && o.PausedUntil.IsZero() {
+				wantOps[i].PausedUntil = cur.PausedUntil
+			}
 		}
 		wantCs := make([]relay.CustomerDoc, len(ft.Customers))
 		for i, c := range ft.Customers {
@@ -277,7 +286,8 @@ func exportFile(ctx context.Context, dir directory, tenants []string) (datafile.
 			return f, err
 		}
 		for _, o := range ops {
-			t.Operators = append(t.Operators, datafile.Operator{ID: o.ID, Name: o.Name, Phone: o.Phone, Active: o.Active})
+			t.Operators = append(t.Operators, datafile.Operator{ID: o.ID, Name: o.Name, Phone: o.Phone, Active: o.Active,
+				Availability: o.Availability})
 		}
 		cs, err := dir.Customers(ctx, id)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 )
@@ -67,6 +68,13 @@ func testReplaceOperator(t *testing.T, s DirectoryStore) {
 
 	moved := opA1
 	moved.Phone, moved.Name = "+15551119999", "Ann (new phone)"
+	// Availability travels with the operator in every store.
+	moved.Availability = relay.Availability{
+		Shifts:      []relay.Shift{{Days: []string{"mon", "fri"}, From: "22:00", To: "06:00"}},
+		Overrides:   []relay.Override{{From: "2026-12-24", To: "2026-12-26", Mode: "off"}},
+		PausedUntil: time.Date(2026, 12, 7, 10, 30, 0, 0, time.UTC),
+		OnCall:      true,
+	}
 	stale := opA1
 	stale.Name = "someone else"
 	wantDirKind(t, "replace with a stale prev", s.ReplaceOperator(ctx, moved, &stale), relay.Conflict)
@@ -173,7 +181,7 @@ func testDelete(t *testing.T, s DirectoryStore) {
 	if _, err := s.OperatorByPhone(ctx, "ta", opA1.Phone); !relay.IsKind(err, relay.NotFound) {
 		t.Errorf("deleted operator's phone: got %v, want NotFound", err)
 	}
-	if got, err := s.Operator(ctx, "tb", "op1"); err != nil || got != opB1 {
+	if got, err := s.Operator(ctx, "tb", "op1"); err != nil || !reflect.DeepEqual(got, opB1) {
 		t.Errorf("other tenant's operator with the same id: got %+v, %v; want it kept", got, err)
 	}
 
@@ -320,7 +328,7 @@ func testListIsolation(t *testing.T, s DirectoryStore) {
 	mustDo(t, "prefix op", s.ReplaceOperator(ctx, relay.Operator{TenantID: "t", ID: "x", Name: "X", Phone: "+15551110009"}, nil))
 
 	ops, _, err := s.ListOperators(ctx, "tb", relay.ListQuery{})
-	if err != nil || len(ops) != 1 || ops[0] != opB1 {
+	if err != nil || len(ops) != 1 || !reflect.DeepEqual(ops[0], opB1) {
 		t.Errorf("B's operators: got %+v, %v; want only %+v", ops, err, opB1)
 	}
 	cs, _, err := s.ListCustomers(ctx, "ta", relay.ListQuery{Phone: cusA1.Phone})

@@ -64,6 +64,9 @@ var (
 		AckTimeout: 90 * time.Second, Chain: []string{"op1", "op2"}, Repeat: 1,
 		Fallback: &relay.Contact{Name: "Office A", Phone: "+15550000099"},
 		TwoWay:   true, AutoReply: "Thanks, we got your message.",
+		Schedule: relay.Schedule{Timezone: "America/Los_Angeles", ChainStrategy: relay.StrategyRoundRobin,
+			QuietHours:     &relay.QuietHours{From: "21:00", To: "07:00", Mode: relay.QuietHold},
+			UrgentKeywords: []string{"flood"}, AfterHoursReply: "We open at 7.", UnavailableReply: "Nobody is free."},
 	}
 	tenantB = relay.Tenant{
 		ID: "tb", Name: "Tenant B", Numbers: []string{"+15550000003"},
