@@ -132,11 +132,12 @@ func (s *Service) wakeOnce(ctx context.Context, r Relay) error {
 	return s.settleOutbox(ctx, r)
 }
 
-// resume takes over attempt n's owed send, whose sender is gone or whose
-// retry is due, and sends it through the door (which looks it up first).
-func (s *Service) resume(ctx context.Context, r Relay, n int) error {
+// claimIntent takes attempt n's owed intent over for this process with a
+// conditional write (tries + 1, a fresh lease); errNothing when somebody
+// holds it or it is settled.
+func (s *Service) claimIntent(ctx context.Context, r Relay, n int) (Relay, error) {
 	now := s.now()
-	r, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
+	return s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
 		a := x.Attempt(n)
 		if a == nil || !s.resumable(&a.Outbound, now) {
 			return false, errNothing
@@ -144,6 +145,12 @@ func (s *Service) resume(ctx context.Context, r Relay, n int) error {
 		s.takeOver(&a.Outbound, now)
 		return true, nil
 	})
+}
+
+// resume takes over attempt n's owed send, whose sender is gone or whose
+// retry is due, and sends it through the door (which looks it up first).
+func (s *Service) resume(ctx context.Context, r Relay, n int) error {
+	r, err := s.claimIntent(ctx, r, n)
 	if err != nil {
 		return err
 	}
@@ -191,15 +198,7 @@ var errSettled = Errorf(Permanent, "not sent: the relay moved on before the send
 // Twilio, it is recorded as sent (with its audit event); not found, as never
 // sent.
 func (s *Service) settleIntent(ctx context.Context, r Relay, n int) error {
-	now := s.now()
-	r, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
-		a := x.Attempt(n)
-		if a == nil || !s.resumable(&a.Outbound, now) {
-			return false, errNothing
-		}
-		s.takeOver(&a.Outbound, now)
-		return true, nil
-	})
+	r, err := s.claimIntent(ctx, r, n)
 	if err != nil {
 		return err
 	}
@@ -213,7 +212,7 @@ func (s *Service) settleIntent(ctx context.Context, r Relay, n int) error {
 	if !found {
 		sendErr = errSettled
 	}
-	done := now
+	done := s.now()
 	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
 		xa := x.Attempt(n)
 		if xa == nil || xa.Tries != a.Tries || !xa.Owed() {
