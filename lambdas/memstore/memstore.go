@@ -29,6 +29,7 @@ type Store struct {
 	counters  map[string]int
 	slots     map[string]time.Time
 	optOuts   map[string]optOut
+	threads   map[string]thread // tenant/phone → latest relay
 }
 
 type optOut struct {
