@@ -52,6 +52,9 @@ type AuditEvent struct {
 	Error       string
 	ErrorCode   int
 	Actor       string
+	// RelayID names the relay an event belongs to when MessageSid is
+	// another text's (a follow-up, a notice).
+	RelayID string
 
 	// Kind, EntityID, Before and After describe a directory_change: the
 	// entry's kind (tenant, operator, customer, job), its id and its
@@ -89,6 +92,7 @@ type auditJSON struct {
 	Error       string `json:"error,omitempty"`
 	ErrorCode   int    `json:"error_code,omitempty"`
 	Actor       string `json:"actor,omitempty"`
+	RelayID     string `json:"relay_id,omitempty"`
 
 	Kind     string          `json:"kind,omitempty"`
 	EntityID string          `json:"id,omitempty"`
@@ -110,7 +114,7 @@ func (e AuditEvent) MarshalJSON() ([]byte, error) {
 		ID:           e.ID, TenantID: e.TenantID, Event: e.Event, Attempt: e.Attempt,
 		Segments: e.Segments, Encoding: e.Encoding, LatencyMs: e.LatencyMs,
 		OutboundSid: e.OutboundSid, Truncated: e.Truncated, Note: e.Note,
-		Error: e.Error, ErrorCode: e.ErrorCode, Actor: e.Actor,
+		Error: e.Error, ErrorCode: e.ErrorCode, Actor: e.Actor, RelayID: e.RelayID,
 		Kind: e.Kind, EntityID: e.EntityID, Before: e.Before, After: e.After,
 		TimestampNano: e.Timestamp.UnixNano(),
 	}
@@ -145,7 +149,7 @@ func (e *AuditEvent) UnmarshalJSON(b []byte) error {
 		ID:           w.ID, TenantID: w.TenantID, Event: w.Event, Attempt: w.Attempt,
 		Segments: w.Segments, Encoding: w.Encoding, LatencyMs: w.LatencyMs,
 		OutboundSid: w.OutboundSid, Truncated: w.Truncated, Note: w.Note,
-		Error: w.Error, ErrorCode: w.ErrorCode, Actor: w.Actor,
+		Error: w.Error, ErrorCode: w.ErrorCode, Actor: w.Actor, RelayID: w.RelayID,
 		Kind: w.Kind, EntityID: w.EntityID, Before: w.Before, After: w.After,
 	}
 	if w.AckTimestamp != nil && *w.AckTimestamp != "" {
@@ -185,7 +189,7 @@ func (q AuditQuery) Matches(e AuditEvent) bool {
 	if q.Operator != "" && e.RoutedToOperator != q.Operator {
 		return false
 	}
-	if q.MessageSid != "" && e.MessageSid != q.MessageSid {
+	if q.MessageSid != "" && e.MessageSid != q.MessageSid && e.RelayID != q.MessageSid {
 		return false
 	}
 	if q.Event != "" && e.Event != q.Event {

@@ -41,6 +41,16 @@ type Tenant struct {
 	TwoWay bool `json:"two_way"`
 	// AutoReply, when set, is texted back to the customer on every new relay.
 	AutoReply string `json:"auto_reply,omitempty"`
+	// ConversationWindow is how long after an acknowledgement a customer's
+	// next text joins the same relay (a follow-up); 0 means
+	// DefaultConversationWindow. See thread.go.
+	ConversationWindow time.Duration `json:"conversation_window,omitempty"`
+	// HelpText answers a customer's HELP, at most once a day; "" means
+	// DefaultHelpText.
+	HelpText string `json:"help_text,omitempty"`
+	// Prefix starts every forward; nil means DefaultPrefix, "" none. A
+	// prefix in the GSM-7 alphabet keeps forwards in 160-character segments.
+	Prefix *string `json:"prefix,omitempty"`
 }
 
 // Window returns the tenant's acknowledgement window, defaulted and capped.
@@ -240,7 +250,9 @@ type Relay struct {
 	JobID         string `json:"job_id,omitempty"`
 	Body          string `json:"body"`
 	// Text is the forward text operators receive, without the reply hint.
-	Text      string `json:"text"`
+	Text string `json:"text"`
+	// Prefix is the tenant's forward prefix when the relay started.
+	Prefix    string `json:"prefix,omitempty"`
 	Truncated bool   `json:"truncated,omitempty"`
 	// Reason is the routing reason of the first step.
 	Reason string `json:"reason"`
@@ -254,7 +266,13 @@ type Relay struct {
 	Status     Status        `json:"status"`
 	Attempts   []Attempt     `json:"attempts"`
 	// Replies are operators' two-way texts to the customer.
-	Replies    []CustomerReply `json:"replies,omitempty"`
+	Replies []CustomerReply `json:"replies,omitempty"`
+	// Notes are texts to the operator holding the relay outside the chain's
+	// steps: the customer's follow-ups and notices (the customer opted out).
+	Notes []Note `json:"notes,omitempty"`
+	// Conversation is the tenant's conversation window when the relay
+	// started: follow-ups join it until this long after its acknowledgement.
+	Conversation time.Duration `json:"conversation_window,omitempty"`
 	ReceivedAt time.Time       `json:"received_at"`
 	UpdatedAt  time.Time       `json:"updated_at"`
 	AckedAt    time.Time       `json:"acked_at,omitzero"`

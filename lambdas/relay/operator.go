@@ -15,6 +15,9 @@ import (
 // finds its effect and is answered as the first try was, and one whose
 // first try failed half-way does it now.
 func (s *Service) operatorText(ctx context.Context, t Tenant, op Operator, in Inbound) (InboundResult, error) {
+	if res, ok, err := s.operatorKeyword(ctx, t, op, in); ok { // keywords.go: STOP/START
+		return res, err
+	}
 	res := InboundResult{Outcome: OutcomeReply, TenantID: t.ID}
 	reply, err := s.operatorReply(ctx, t, op, in, ParseReply(in.Body), &res)
 	if err != nil {
@@ -336,7 +339,7 @@ func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, erro
 		return r, fmt.Errorf("record reply outcome of relay %s: %w", r.ID, notConflict(err))
 	}
 	if xr := stored.Replies[i]; xr.Delivery == DeliverySkipped && xr.ErrorCode == 21610 {
-		_ = s.Store.SetOptOut(ctx, stored.TenantID, stored.CustomerPhone, true, now)
+		s.twilioOptOut(ctx, stored, now)
 	} else if xr.Delivery == DeliveryRetry {
 		if err := s.arm(ctx, &stored, len(stored.Attempts), xr.RetryAt); err != nil {
 			return stored, err

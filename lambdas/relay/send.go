@@ -201,10 +201,15 @@ func (s *Service) exhausted(ctx context.Context, r *Relay) {
 }
 
 func (s *Service) attemptBody(r *Relay, a Attempt) string {
+	hint := ReplyHint(a.Code)
 	if a.Fallback {
-		return WithHint(r.Text, "Nobody confirmed this. Customer: "+r.CustomerPhone)
+		hint = "Nobody confirmed this. Customer: " + r.CustomerPhone
 	}
-	return WithHint(r.Text, ReplyHint(a.Code))
+	text := r.Text
+	if conv, ok := r.conversationBody(a, hint); ok {
+		text = conv // follow-ups came first: the conversation so far (thread.go)
+	}
+	return WithHint(text, hintFor(text, hint))
 }
 
 func firstNonEmpty(s ...string) string {

@@ -114,11 +114,22 @@ func MaskPhone(p string) string {
 // MaxBodyChars the customer's message is shortened (ending in "…") and
 // truncated is true; the name is capped at 60 characters.
 func ForwardText(name, body, hint string) (text string, truncated bool) {
+	return ForwardTextPrefix(DefaultPrefix, name, body, hint)
+}
+
+// ForwardTextPrefix is ForwardText with the tenant's prefix ("" for none).
+func ForwardTextPrefix(prefix, name, body, hint string) (text string, truncated bool) {
 	name = strings.TrimSpace(name)
 	if utf16Len(name) > maxNameChars {
 		name = truncateUTF16(name, maxNameChars-1) + "…"
 	}
-	prefix := "📦 " + name + ": "
+	return forwardWith(headOf(prefix, name), body, hint)
+}
+
+// forwardWith joins a head ("📦 Acme:") and the customer's message,
+// shortening the message so that the whole and the hint fit in one text.
+func forwardWith(head, body, hint string) (text string, truncated bool) {
+	prefix := head + " "
 	room := MaxBodyChars - utf16Len(prefix)
 	if hint != "" {
 		room -= 1 + utf16Len(hint)
@@ -128,6 +139,16 @@ func ForwardText(name, body, hint string) (text string, truncated bool) {
 		truncated = true
 	}
 	return prefix + body, truncated
+}
+
+// hintFor returns hint in the GSM-7 alphabet when text is GSM-7, so that a
+// tenant's GSM-7 prefix is not undone by the hint's "·" (one character
+// outside GSM-7 makes the whole text UCS-2: 70-character segments).
+func hintFor(text, hint string) string {
+	if _, enc := Segments(text); enc != EncodingGSM7 {
+		return hint
+	}
+	return strings.ReplaceAll(hint, " · ", ", ")
 }
 
 // WithHint joins a forward text and its reply hint.
