@@ -211,7 +211,11 @@ func (s *Service) operatorReply(ctx context.Context, t Tenant, op Operator, in I
 		}
 		return passed(next), nil
 	}
-	// Two-way text: relayed to the customer from the business number.
+	// Two-way text: relayed to the customer from the business number. An
+	// opt-out word is never relayed (keywords.go).
+	if out, ok := OptKeyword(rp.Text); ok && out {
+		return "Not sent. To stop getting relayed texts, text STOP on its own.", nil
+	}
 	if !(target.holds(op.ID) || (r.Status == StatusAcked && r.AckedBy == op.ID)) {
 		return s.whoHasIt(ctx, t, r), nil
 	}

@@ -1,0 +1,189 @@
+package relay_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
+)
+
+// Threads (issue 10): follow-ups join the customer's open relay.
+
+func TestFollowUpsJoinTheThread(t *testing.T) {
+	tests := []struct {
+		name string
+		// before runs after the first text; the follow-up comes after it.
+		before   func(h *harness)
+		window   time.Duration
+		wantJoin bool
+		wantTo   string
+		wantHint string
+	}{
+		{name: "pending relay", before: func(h *harness) { h.advance(10 * time.Second) },
+			wantJoin: true, wantTo: mainPhone, wantHint: "Reply 1 OK to confirm · 1 PASS to hand off"},
+		{name: "acknowledged inside the window", before: func(h *harness) {
+			h.text(mainPhone, qdnNumber, "OK")
+			h.advance(29 * time.Minute)
+		}, wantJoin: true, wantTo: mainPhone, wantHint: "Reply 1 <message> to answer"},
+		{name: "acknowledged after the window", before: func(h *harness) {
+			h.text(mainPhone, qdnNumber, "OK")
+			h.advance(31 * time.Minute)
+		}, wantJoin: false},
+		{name: "one-second window", window: time.Second, before: func(h *harness) {
+			h.text(mainPhone, qdnNumber, "OK")
+			h.advance(2 * time.Second)
+		}, wantJoin: false},
+		{name: "escalated relay goes to the operator it waits on", before: func(h *harness) { h.advance(61 * time.Second) },
+			wantJoin: true, wantTo: backPhone, wantHint: "Reply 1 OK"},
+		{name: "exhausted relay starts a new one", before: func(h *harness) { h.advance(10 * time.Minute) }, wantJoin: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			if tt.window != 0 {
+				h.setTenant(func(ten *relay.Tenant) { ten.ConversationWindow = tt.window })
+			}
+			first := h.text(custPhone, qdnNumber, "need a pickup")
+			tt.before(h)
+			before := len(h.sender.sent())
+			firstRelay := h.relay(first.RelayID)
+			res := h.text(custPhone, qdnNumber, "at 5pm")
+			if !tt.wantJoin {
+				if res.Outcome != relay.OutcomeRelayed || res.RelayID == first.RelayID {
+					t.Fatalf("outcome %s relay %s, want a new relay", res.Outcome, res.RelayID)
+				}
+				return
+			}
+			if res.Outcome != relay.OutcomeFollowUp || res.RelayID != first.RelayID {
+				t.Fatalf("outcome %s relay %s, want follow_up of %s", res.Outcome, res.RelayID, first.RelayID)
+			}
+			sent := h.sender.sent()[before:]
+			if len(sent) != 1 || sent[0].To != tt.wantTo {
+				t.Fatalf("sent %+v, want one text to %s", sent, tt.wantTo)
+			}
+			if !strings.Contains(sent[0].Body, "Acme Waste Inc. (follow-up): at 5pm") || !strings.Contains(sent[0].Body, tt.wantHint) {
+				t.Errorf("follow-up text %q, want it marked and with %q", sent[0].Body, tt.wantHint)
+			}
+			r := h.relay(first.RelayID)
+			if len(r.Attempts) != len(firstRelay.Attempts) || r.Status != firstRelay.Status {
+				t.Errorf("relay went from %d attempts %s to %d %s; a follow-up starts no step", len(firstRelay.Attempts),
+					firstRelay.Status, len(r.Attempts), r.Status)
+			}
+			var ev *relay.AuditEvent
+			for _, e := range h.audit.of(relay.EventFollowUp) {
+				ev = &e
+			}
+			if ev == nil || ev.RoutingReason != relay.ReasonFollowUp || ev.MessageSid == first.RelayID ||
+				ev.RelayID != first.RelayID || ev.OutboundSid == "" || ev.Segments == 0 {
+				t.Errorf("audit %+v, want follow_up with its own MessageSid on the relay", ev)
+			}
+			if _, err := h.store.Relay(context.Background(), ev.MessageSid); !relay.IsKind(err, relay.NotFound) {
+				t.Errorf("follow-up stored as a relay of its own: %v", err)
+			}
+		})
+	}
+}
+
+func TestFollowUpKeepsTheAckWindow(t *testing.T) {
+	h := newHarness(t)
+	h.text(custPhone, qdnNumber, "need a pickup")
+	h.advance(50 * time.Second)
+	h.text(custPhone, qdnNumber, "at 5pm")
+	h.advance(11 * time.Second) // 61 s after the first forward
+	if n := len(h.sender.to(backPhone)); n != 1 {
+		t.Fatalf("backup got %d texts 61 s after the first, want 1: a follow-up opens no new window", n)
+	}
+}
+
+func TestDuplicateFollowUpIsSentOnce(t *testing.T) {
+	h := newHarness(t)
+	first := h.text(custPhone, qdnNumber, "need a pickup")
+	const sid = "SM0000000000000000000000000000f011"
+	for i := range 3 {
+		res, err := h.inbound(sid, custPhone, "at 5pm")
+		must(t, err)
+		want := relay.OutcomeFollowUp
+		if i > 0 {
+			want = relay.OutcomeDuplicate
+		}
+		if res.Outcome != want || res.RelayID != first.RelayID {
+			t.Errorf("try %d: %s on %s, want %s on %s", i, res.Outcome, res.RelayID, want, first.RelayID)
+		}
+	}
+	if n := len(h.sender.to(mainPhone)); n != 2 {
+		t.Errorf("operator got %d texts, want the forward and one follow-up", n)
+	}
+	if n := len(h.relay(first.RelayID).Notes); n != 1 {
+		t.Errorf("%d notes, want 1", n)
+	}
+}
+
+func TestFollowUpWithLostAnswerIsLookedUpNotResent(t *testing.T) {
+	h := newHarness(t)
+	first := h.text(custPhone, qdnNumber, "need a pickup")
+	h.sender.lost[mainPhone] = 1
+	h.text(custPhone, qdnNumber, "at 5pm")
+	h.advance(30 * time.Second)
+	if n := len(h.sender.to(mainPhone)); n != 2 {
+		t.Errorf("operator got %d texts, want 2 (the follow-up once)", n)
+	}
+	n := h.relay(first.RelayID).Notes[0]
+	if n.MessageSid == "" || n.Tries != 2 || h.sender.lookups != 1 {
+		t.Errorf("note %+v after %d lookups, want the found sid after 2 tries and 1 lookup", n.Outbound, h.sender.lookups)
+	}
+}
+
+func TestFailoverCarriesTheConversation(t *testing.T) {
+	h := newHarness(t)
+	h.text(custPhone, qdnNumber, "need a pickup")
+	h.advance(5 * time.Second)
+	h.text(custPhone, qdnNumber, "at 5pm")
+	h.advance(5 * time.Second)
+	h.text(custPhone, qdnNumber, "gate code 1234")
+	h.advance(60 * time.Second)
+	got := h.sender.to(backPhone)
+	if len(got) != 1 {
+		t.Fatalf("backup got %d texts, want 1", len(got))
+	}
+	want := "📦 Acme Waste Inc. (3 texts, newest first):\ngate code 1234\nat 5pm\nneed a pickup\nReply 1 OK to confirm · 1 PASS to hand off"
+	if got[0].Body != want {
+		t.Errorf("backup got\n%q\nwant\n%q", got[0].Body, want)
+	}
+}
+
+func TestConversationKeepsTheNewestThatFit(t *testing.T) {
+	h := newHarness(t)
+	h.text(custPhone, qdnNumber, "the very first text")
+	for i := range 3 {
+		h.advance(time.Second)
+		h.text(custPhone, qdnNumber, strings.Repeat(string(rune('a'+i)), 700))
+	}
+	h.advance(61 * time.Second)
+	got := h.sender.to(backPhone)
+	if len(got) != 1 {
+		t.Fatalf("backup got %d texts, want 1", len(got))
+	}
+	body := got[0].Body
+	if n := len([]rune(body)); n > relay.MaxBodyChars {
+		t.Errorf("conversation is %d characters, want at most %d", n, relay.MaxBodyChars)
+	}
+	if !strings.Contains(body, strings.Repeat("c", 700)) || !strings.Contains(body, strings.Repeat("b", 700)) ||
+		strings.Contains(body, "the very first text") || !strings.Contains(body, "(+2 earlier)") {
+		t.Errorf("conversation %q, want the two newest texts and a count of the rest", body)
+	}
+}
+
+func TestFallbackGetsTheConversation(t *testing.T) {
+	h := newHarness(t)
+	h.text(custPhone, qdnNumber, "need a pickup")
+	h.advance(time.Second)
+	h.text(custPhone, qdnNumber, "hello?")
+	h.advance(10 * time.Minute)
+	got := h.sender.to(officePh)
+	if len(got) != 1 || !strings.Contains(got[0].Body, "hello?\nneed a pickup") ||
+		!strings.Contains(got[0].Body, "Nobody confirmed this") {
+		t.Errorf("office got %+v, want the conversation and the fallback note", got)
+	}
+}
