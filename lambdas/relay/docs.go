@@ -25,6 +25,11 @@ type TenantDoc struct {
 	Fallback   *Contact `json:"fallback,omitempty"`
 	TwoWay     bool     `json:"two_way"`
 	AutoReply  string   `json:"auto_reply,omitempty"`
+	// ConversationWindow, HelpText and Prefix are the options of threads,
+	// keywords and encoding (thread.go); empty means the default.
+	ConversationWindow WindowSeconds `json:"conversation_window,omitempty"`
+	HelpText           string  `json:"help_text,omitempty"`
+	Prefix             *string `json:"prefix,omitempty"`
 }
 
 // OperatorDoc is an operator; Active is true when omitted.
@@ -85,13 +90,15 @@ func (s *Seconds) UnmarshalJSON(b []byte) error {
 // Doc returns the tenant's settings as the API shows them.
 func (t Tenant) Doc() TenantDoc {
 	return TenantDoc{ID: t.ID, Name: t.Name, Numbers: nonNil(t.Numbers), AckTimeout: Seconds(t.AckTimeout),
-		Chain: nonNil(t.Chain), Repeat: t.Repeat, Fallback: t.Fallback, TwoWay: t.TwoWay, AutoReply: t.AutoReply}
+		Chain: nonNil(t.Chain), Repeat: t.Repeat, Fallback: t.Fallback, TwoWay: t.TwoWay, AutoReply: t.AutoReply,
+		ConversationWindow: WindowSeconds(t.ConversationWindow), HelpText: t.HelpText, Prefix: t.Prefix}
 }
 
 // Tenant returns the settings as a Tenant.
 func (d TenantDoc) Tenant() Tenant {
 	return Tenant{ID: d.ID, Name: d.Name, Numbers: d.Numbers, AckTimeout: time.Duration(d.AckTimeout),
-		Chain: d.Chain, Repeat: d.Repeat, Fallback: d.Fallback, TwoWay: d.TwoWay, AutoReply: d.AutoReply}
+		Chain: d.Chain, Repeat: d.Repeat, Fallback: d.Fallback, TwoWay: d.TwoWay, AutoReply: d.AutoReply,
+		ConversationWindow: time.Duration(d.ConversationWindow), HelpText: d.HelpText, Prefix: d.Prefix}
 }
 
 // Doc returns the operator as the API shows it.

@@ -273,10 +273,10 @@ type Relay struct {
 	// Conversation is the tenant's conversation window when the relay
 	// started: follow-ups join it until this long after its acknowledgement.
 	Conversation time.Duration `json:"conversation_window,omitempty"`
-	ReceivedAt time.Time       `json:"received_at"`
-	UpdatedAt  time.Time       `json:"updated_at"`
-	AckedAt    time.Time       `json:"acked_at,omitzero"`
-	AckedBy    string          `json:"acked_by,omitempty"`
+	ReceivedAt   time.Time     `json:"received_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	AckedAt      time.Time     `json:"acked_at,omitzero"`
+	AckedBy      string        `json:"acked_by,omitempty"`
 	// AckSid is the inbound MessageSid of the operator's acknowledgement, so
 	// a retried webhook is answered as the first one was.
 	AckSid string `json:"ack_sid,omitempty"`
