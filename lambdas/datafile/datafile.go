@@ -41,12 +41,12 @@ type Tenant struct {
 	// ConversationWindow, HelpText and Prefix: threads, keywords and
 	// encoding (docs/configuration.md). Prefix absent means the default 📦,
 	// "" means none.
-	ConversationWindow Duration `yaml:"conversation_window" json:"conversation_window"`
-	HelpText           string   `yaml:"help_text" json:"help_text"`
-	Prefix             *string  `yaml:"prefix" json:"prefix"`
-	Operators  []Operator     `yaml:"operators" json:"operators"`
-	Customers  []Customer     `yaml:"customers" json:"customers"`
-	Jobs       []Job          `yaml:"jobs" json:"jobs"`
+	ConversationWindow Duration   `yaml:"conversation_window" json:"conversation_window"`
+	HelpText           string     `yaml:"help_text" json:"help_text"`
+	Prefix             *string    `yaml:"prefix" json:"prefix"`
+	Operators          []Operator `yaml:"operators" json:"operators"`
+	Customers          []Customer `yaml:"customers" json:"customers"`
+	Jobs               []Job      `yaml:"jobs" json:"jobs"`
 }
 
 // Operator is an operator entry; Active defaults to true.

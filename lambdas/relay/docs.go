@@ -28,8 +28,8 @@ type TenantDoc struct {
 	// ConversationWindow, HelpText and Prefix are the options of threads,
 	// keywords and encoding (thread.go); empty means the default.
 	ConversationWindow WindowSeconds `json:"conversation_window,omitempty"`
-	HelpText           string  `json:"help_text,omitempty"`
-	Prefix             *string `json:"prefix,omitempty"`
+	HelpText           string        `json:"help_text,omitempty"`
+	Prefix             *string       `json:"prefix,omitempty"`
 }
 
 // OperatorDoc is an operator; Active is true when omitted.
