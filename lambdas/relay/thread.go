@@ -176,7 +176,28 @@ func (s *Service) thread(ctx context.Context, t Tenant, in Inbound) (Relay, bool
 	if noteIndex(r, in.MessageSid) >= 0 {
 		return r, true, nil
 	}
-	return r, r.joinable(in.ReceivedAt) && r.holder() != nil, nil
+	h := r.holder()
+	if !r.joinable(in.ReceivedAt) || h == nil {
+		return r, false, nil
+	}
+	// The holder must still be able to answer: an operator deleted,
+	// deactivated or opted out since does not get the follow-up; the text
+	// starts a relay of its own, routed as today.
+	op, err := s.dir().Operator(ctx, t.ID, h.OperatorID)
+	if err != nil {
+		if IsKind(err, NotFound) {
+			return r, false, nil
+		}
+		return r, false, fmt.Errorf("read holder of thread %s: %w", id, err)
+	}
+	if !op.Active || op.Phone != h.Phone {
+		return r, false, nil
+	}
+	out, err := s.Store.OptedOut(ctx, t.ID, op.Phone)
+	if err != nil {
+		return r, false, fmt.Errorf("read holder's opt-out: %w", err)
+	}
+	return r, !out, nil
 }
 
 // setThread points the customer's thread at r; a failure only means the
