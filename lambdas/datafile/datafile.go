@@ -41,12 +41,14 @@ type Tenant struct {
 	// ConversationWindow, HelpText and Prefix: threads, keywords and
 	// encoding (docs/configuration.md). Prefix absent means the default 📦,
 	// "" means none.
-	ConversationWindow Duration   `yaml:"conversation_window" json:"conversation_window"`
-	HelpText           string     `yaml:"help_text" json:"help_text"`
-	Prefix             *string    `yaml:"prefix" json:"prefix"`
-	Operators          []Operator `yaml:"operators" json:"operators"`
-	Customers          []Customer `yaml:"customers" json:"customers"`
-	Jobs               []Job      `yaml:"jobs" json:"jobs"`
+	ConversationWindow Duration `yaml:"conversation_window" json:"conversation_window"`
+	HelpText           string   `yaml:"help_text" json:"help_text"`
+	Prefix             *string  `yaml:"prefix" json:"prefix"`
+	// DeleteTwilioMedia deletes Twilio's copy of stored photos; absent means true.
+	DeleteTwilioMedia *bool      `yaml:"delete_twilio_media" json:"delete_twilio_media"`
+	Operators         []Operator `yaml:"operators" json:"operators"`
+	Customers         []Customer `yaml:"customers" json:"customers"`
+	Jobs              []Job      `yaml:"jobs" json:"jobs"`
 }
 
 // Operator is an operator entry; Active defaults to true.
@@ -295,7 +297,7 @@ func Load(ctx context.Context, l relay.Loader, f File) error {
 		if err := l.PutTenant(ctx, relay.Tenant{ID: t.ID, Name: t.Name, Numbers: t.Numbers,
 			AckTimeout: time.Duration(t.AckTimeout), Chain: t.Chain, Repeat: t.Repeat, Fallback: t.Fallback,
 			TwoWay: t.TwoWay, AutoReply: t.AutoReply, ConversationWindow: time.Duration(t.ConversationWindow),
-			HelpText: t.HelpText, Prefix: t.Prefix}); err != nil {
+			HelpText: t.HelpText, Prefix: t.Prefix, DeleteMedia: t.DeleteTwilioMedia}); err != nil {
 			return fmt.Errorf("load tenant %s: %w", t.ID, err)
 		}
 		for _, o := range t.Operators {

@@ -25,6 +25,8 @@ type Inbound struct {
 	From       string
 	To         string
 	Body       string
+	// Media are the text's photos and files (MediaUrl{N}, MediaContentType{N}).
+	Media []MediaItem
 	// ReceivedAt is when the webhook arrived; zero means now.
 	ReceivedAt time.Time
 }
@@ -225,7 +227,8 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 	text, truncated := ForwardTextPrefix(t.ForwardPrefix(), displayName(c, in.From), in.Body, ReplyHint(999999))
 	now := s.now()
 	r := Relay{
-		ID: in.MessageSid, TenantID: t.ID, TenantNumber: in.To,
+		Media: s.saveMedia(ctx, t.ID, in.MessageSid, in), // media.go
+		ID:    in.MessageSid, TenantID: t.ID, TenantNumber: in.To,
 		CustomerID: c.ID, CustomerName: displayName(c, in.From), CustomerPhone: in.From, JobID: rt.job.ID,
 		Body: in.Body, Text: text, Truncated: truncated, Reason: rt.reason,
 		Chain: rt.chain, Repeat: max(t.Repeat, 0), Position: -1, AckTimeout: t.Window(),
@@ -255,6 +258,7 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		return res, fmt.Errorf("claim message %s: %w", in.MessageSid, err)
 	}
 	s.count(ctx, MetricRelayed, t.ID)
+	s.dropSources(ctx, t, next.Media)
 	var autoReply bool
 	errs := parallel(
 		func() error {

@@ -51,6 +51,9 @@ type Tenant struct {
 	// Prefix starts every forward; nil means DefaultPrefix, "" none. A
 	// prefix in the GSM-7 alphabet keeps forwards in 160-character segments.
 	Prefix *string `json:"prefix,omitempty"`
+	// DeleteMedia says whether Twilio's copy of a stored photo is deleted;
+	// nil means true (delete_twilio_media). See media.go.
+	DeleteMedia *bool `json:"delete_twilio_media,omitempty"`
 }
 
 // Window returns the tenant's acknowledgement window, defaulted and capped.
@@ -234,6 +237,8 @@ type CustomerReply struct {
 	OperatorID string    `json:"operator_id"`
 	Body       string    `json:"body"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Media are the operator's photos and files (media.go).
+	Media []MediaItem `json:"media,omitempty"`
 	Outbound
 }
 
@@ -249,6 +254,8 @@ type Relay struct {
 	CustomerPhone string `json:"customer_phone"`
 	JobID         string `json:"job_id,omitempty"`
 	Body          string `json:"body"`
+	// Media are the customer's photos and files, stored (media.go).
+	Media []MediaItem `json:"media,omitempty"`
 	// Text is the forward text operators receive, without the reply hint.
 	Text string `json:"text"`
 	// Prefix is the tenant's forward prefix when the relay started.

@@ -270,6 +270,7 @@ func (s *Service) relayToCustomer(ctx context.Context, op Operator, r Relay, in 
 		s.record(ctx, ev)
 		return fmt.Sprintf("Not sent: %s opted out of texts (STOP).", r.CustomerName), nil
 	}
+	media := s.saveMedia(ctx, r.TenantID, r.ID, in) // an operator's photo reaches the customer too
 	now := s.now()
 	actor := Actor{OperatorID: op.ID, Name: op.Name}
 	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
@@ -279,7 +280,7 @@ func (s *Service) relayToCustomer(ctx context.Context, op Operator, r Relay, in 
 			}
 		}
 		x.Replies = append(x.Replies, CustomerReply{InboundSid: in.MessageSid, OperatorID: op.ID, Body: text, CreatedAt: now,
-			Outbound: s.intent(now)})
+			Media: media, Outbound: s.intent(now)})
 		if x.Status == StatusPending {
 			// A reply to the customer is an acknowledgement by its sender.
 			x.Status, x.AckedAt, x.AckedBy, x.AckSid = StatusAcked, now, actor.String(), ""
@@ -320,7 +321,7 @@ func replyIndex(r Relay, sid string) int {
 // with its audit event.
 func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, error) {
 	rp := r.Replies[i]
-	msg := Message{From: r.TenantNumber, To: r.CustomerPhone, Body: rp.Body}
+	msg, media := s.withMedia(ctx, Message{From: r.TenantNumber, To: r.CustomerPhone, Body: rp.Body}, rp.Media, rp.CreatedAt)
 	sent, sendErr := s.door(ctx, msg, rp.Outbound)
 	now := s.now()
 	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
@@ -329,10 +330,10 @@ func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, erro
 			return false, nil
 		}
 		outcome(&xr.Outbound, sent, sendErr, now)
-		xr.Segments, xr.Encoding = Segments(rp.Body)
+		xr.Segments, xr.Encoding = Segments(msg.Body)
 		ev := s.event(x, Attempt{N: len(x.Attempts), OperatorID: rp.OperatorID, Reason: "operator_reply"})
 		ev.Event, ev.Actor, ev.Timestamp = EventReply, rp.OperatorID, now
-		ev.OutboundSid, ev.Segments, ev.Encoding = xr.MessageSid, xr.Segments, xr.Encoding
+		ev.OutboundSid, ev.Segments, ev.Encoding, ev.Media = xr.MessageSid, xr.Segments, xr.Encoding, media
 		if sendErr != nil {
 			ev.Error, ev.ErrorCode = MessageOf(sendErr), CodeOf(sendErr)
 		}

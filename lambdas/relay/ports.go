@@ -85,6 +85,8 @@ type Message struct {
 	StatusCallback string
 	// ValidityPeriod bounds how long Twilio may queue the message; 0 means Twilio's default.
 	ValidityPeriod time.Duration
+	// MediaURLs make the message an MMS: public URLs Twilio fetches.
+	MediaURLs []string
 }
 
 // Sent is what the provider answered for an accepted message.

@@ -90,9 +90,10 @@ func (s *Service) deliverAttempt(ctx context.Context, r Relay, n int) (Relay, er
 	if s.CallbackURL != nil {
 		msg.StatusCallback = s.CallbackURL(r.TenantID, r.ID, n)
 	}
+	msg, media := s.withMedia(ctx, msg, r.Media, a.CreatedAt) // media.go
 	sent, sendErr := s.door(ctx, msg, a.Outbound)
 	now := s.now()
-	segments, enc := Segments(body)
+	segments, enc := Segments(msg.Body)
 	if sendErr != nil {
 		s.count(ctx, MetricSendError, r.TenantID)
 		s.log().WarnContext(ctx, "send failed", "relay", r.ID, "attempt", n, "to", MaskPhone(a.Phone),
@@ -105,7 +106,9 @@ func (s *Service) deliverAttempt(ctx context.Context, r Relay, n int) (Relay, er
 		}
 		outcome(&xa.Outbound, sent, sendErr, now)
 		xa.Segments, xa.Encoding = segments, enc
-		x.Outbox = append(x.Outbox, s.sendEvent(x, *xa, sendErr, now))
+		ev := s.sendEvent(x, *xa, sendErr, now)
+		ev.Media = media
+		x.Outbox = append(x.Outbox, ev)
 		if xa.Fallback && xa.Delivery != DeliveryRetry {
 			x.Outbox = append(x.Outbox, s.exhaustedEvent(x, xa.OperatorID))
 		}

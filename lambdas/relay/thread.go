@@ -80,6 +80,8 @@ type Note struct {
 	// looked up by the same body.
 	Text      string    `json:"text"`
 	CreatedAt time.Time `json:"created_at"`
+	// Media are a follow-up's photos and files (media.go).
+	Media []MediaItem `json:"media,omitempty"`
 	Outbound
 }
 
@@ -218,12 +220,16 @@ func (s *Service) followUp(ctx context.Context, t Tenant, in Inbound, r Relay, r
 	if i := noteIndex(r, in.MessageSid); i >= 0 {
 		return s.noteAgain(ctx, t, in, r, i, rt)
 	}
+	media := s.saveMedia(ctx, t.ID, r.ID, in)
 	_, err := s.addNote(ctx, t, r, in.MessageSid, func(x *Relay, h *Attempt) (Note, bool) {
 		if !x.joinable(in.ReceivedAt) {
 			return Note{}, false
 		}
-		return Note{Kind: NoteFollowUp, Body: in.Body, Text: followUpText(t, x, h, in.Body)}, true
+		return Note{Kind: NoteFollowUp, Body: in.Body, Text: followUpText(t, x, h, in.Body), Media: media}, true
 	})
+	if err == nil {
+		s.dropSources(ctx, t, media)
+	}
 	if errors.Is(err, errNotJoinable) {
 		return s.startRelay(ctx, t, in, rt)
 	}
@@ -289,7 +295,7 @@ func (s *Service) addNote(ctx context.Context, t Tenant, r Relay, sid string, mk
 // with its audit event.
 func (s *Service) deliverNote(ctx context.Context, r Relay, i int) (Relay, error) {
 	n := r.Notes[i]
-	msg := Message{From: r.TenantNumber, To: n.Phone, Body: n.Text}
+	msg, media := s.withMedia(ctx, Message{From: r.TenantNumber, To: n.Phone, Body: n.Text}, n.Media, n.CreatedAt)
 	sent, sendErr := s.door(ctx, msg, n.Outbound)
 	now := s.now()
 	if sendErr != nil {
@@ -302,13 +308,13 @@ func (s *Service) deliverNote(ctx context.Context, r Relay, i int) (Relay, error
 			return false, nil
 		}
 		outcome(&xn.Outbound, sent, sendErr, now)
-		xn.Segments, xn.Encoding = Segments(xn.Text)
+		xn.Segments, xn.Encoding = Segments(msg.Body)
 		ev := s.event(x, Attempt{N: len(x.Attempts), OperatorID: xn.OperatorID, Reason: ReasonFollowUp})
 		ev.Event, ev.MessageSid, ev.RelayID, ev.Timestamp = EventFollowUp, xn.InboundSid, x.ID, now
 		if xn.Kind != NoteFollowUp {
 			ev.Event, ev.RoutingReason = EventNotice, xn.Kind
 		}
-		ev.OutboundSid, ev.Segments, ev.Encoding = xn.MessageSid, xn.Segments, xn.Encoding
+		ev.OutboundSid, ev.Segments, ev.Encoding, ev.Media = xn.MessageSid, xn.Segments, xn.Encoding, media
 		if sendErr != nil {
 			ev.Error, ev.ErrorCode = MessageOf(sendErr), CodeOf(sendErr)
 		}

@@ -104,6 +104,9 @@ type Server struct {
 	latency     time.Duration
 	dropAccept  int
 	stallAccept int
+
+	mediaOnce sync.Once
+	media     *mediaStore // media.go
 }
 
 // Option configures a Server.
@@ -353,12 +356,15 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("POST /2010-04-01/Accounts/{account}/Messages.json", s.create)
 	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages.json", s.list)
 	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{file}", s.fetch)
+	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}", s.mediaResource)
+	api.HandleFunc("DELETE /2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}", s.mediaResource)
 	api.HandleFunc("/", notFound)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_fake/messages", s.fakeMessages)
 	mux.HandleFunc("POST /_fake/status", s.fakeStatus)
 	mux.HandleFunc("POST /_fake/inbound", s.fakeInbound)
+	mux.HandleFunc("GET /_fake/media-content/{media}", s.mediaContent)
 	mux.Handle("/", s.apiMiddleware(api))
 	return mux
 }
@@ -523,6 +529,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		validity = n
 	}
 
+	s.fetchOutboundMedia(r.PostForm["MediaUrl"])
 	s.mu.Lock()
 	if f, ok := s.rejectTo[to]; ok {
 		s.mu.Unlock()
@@ -536,6 +543,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		From:                from,
 		To:                  to,
 		Body:                body,
+		MediaURLs:           r.PostForm["MediaUrl"],
 		MessagingServiceSid: mss,
 		StatusCallback:      r.PostForm.Get("StatusCallback"),
 		ValidityPeriod:      validity,
