@@ -40,6 +40,7 @@ type Lambda struct {
 	LogLevel              slog.Level
 	TableName             string
 	AuditBucket           string
+	MediaBucket           string
 	TimerQueueURL         string
 	TwilioSecretARN       string
 	OriginVerifySecretARN string
@@ -109,7 +110,7 @@ func LoadLambda(getenv func(string) string, names []string) (Lambda, error) {
 	}
 	get := func(name string) string {
 		v := strings.TrimSpace(getenv(name))
-		if v == "" && need[name] && name != EnvCORSOrigins && name != EnvLogLevel {
+		if v == "" && need[name] && name != EnvCORSOrigins && name != EnvLogLevel && name != EnvMediaBucket {
 			p.add("%s is required", name)
 		}
 		return v
@@ -119,6 +120,7 @@ func LoadLambda(getenv func(string) string, names []string) (Lambda, error) {
 		CORSOrigins:           splitList(get(EnvCORSOrigins)),
 		TableName:             get(EnvTableName),
 		AuditBucket:           get(EnvAuditBucket),
+		MediaBucket:           get(EnvMediaBucket),
 		TimerQueueURL:         get(EnvTimerQueueURL),
 		TwilioSecretARN:       get(EnvTwilioSecretARN),
 		OriginVerifySecretARN: get(EnvOriginVerifySecretARN),

@@ -35,6 +35,16 @@ type Fetcher struct {
 	APIBase string
 	// Client makes the requests; nil means a client with a 20 s timeout.
 	Client *http.Client
+	// Credentials, when set, returns the current account sid and token
+	// (rotated secrets); it overrides AccountSID and AuthToken.
+	Credentials func() (accountSID, authToken string)
+}
+
+func (f Fetcher) creds() (string, string) {
+	if f.Credentials != nil {
+		return f.Credentials()
+	}
+	return f.AccountSID, f.AuthToken
 }
 
 func (f Fetcher) client() *http.Client {
@@ -58,7 +68,7 @@ func (f Fetcher) client() *http.Client {
 // authFor reports whether a request to u carries the credentials: only to
 // Twilio's own host.
 func (f Fetcher) authFor(u *url.URL) bool {
-	if f.AccountSID == "" {
+	if sid, _ := f.creds(); sid == "" {
 		return false
 	}
 	base, err := url.Parse(f.APIBase)
@@ -79,7 +89,7 @@ func (f Fetcher) request(ctx context.Context, method, src string) (*http.Request
 		return nil, relay.Wrap(relay.Invalid, err, "bad media URL")
 	}
 	if f.authFor(u) {
-		req.SetBasicAuth(f.AccountSID, f.AuthToken)
+		req.SetBasicAuth(f.creds())
 	}
 	return req, nil
 }
