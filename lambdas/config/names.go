@@ -126,6 +126,9 @@ const (
 const (
 	// MetricExhausted counts relays that ran out of operators (relay.MetricExhausted).
 	MetricExhausted = "RelaysExhausted"
+	// MetricOperatorsOptedOut counts operators who texted STOP and left every
+	// chain until START (relay.MetricOperatorOptedOut): the office's alert.
+	MetricOperatorsOptedOut = "OperatorsOptedOut"
 	// MetricSendErrors counts texts Twilio refused or that failed (relay.MetricSendError).
 	MetricSendErrors = "SendErrors"
 	// MetricSignatureRejected counts webhooks refused for a missing or wrong X-Twilio-Signature.
