@@ -66,14 +66,20 @@ func (f Fetcher) client() *http.Client {
 }
 
 // authFor reports whether a request to u carries the credentials: only to
-// Twilio's own host.
+// Twilio's API host, or to a resource of this account's own path
+// (/2010-04-01/Accounts/<sid>/...) as a signed webhook named it; never
+// across a redirect.
 func (f Fetcher) authFor(u *url.URL) bool {
-	if sid, _ := f.creds(); sid == "" {
+	sid, _ := f.creds()
+	if sid == "" {
 		return false
+	}
+	if strings.HasPrefix(u.EscapedPath(), "/2010-04-01/Accounts/"+sid+"/") {
+		return true
 	}
 	base, err := url.Parse(f.APIBase)
 	if err != nil || f.APIBase == "" {
-		return u.Hostname() == "api.twilio.com"
+		return strings.EqualFold(u.Hostname(), "api.twilio.com")
 	}
 	return strings.EqualFold(u.Host, base.Host)
 }
