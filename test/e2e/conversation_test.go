@@ -3,6 +3,8 @@ package e2e
 import (
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +237,42 @@ func TestDeliveryStatusOnlyMovesForward(t *testing.T) {
 	noMoreMessages(t, s.Fake, 1, time.Second)
 	if recs := s.audit(url.Values{"message_sid": {w.Sid}}); len(only(recs, "delivery_failed")) != 0 {
 		t.Errorf("audit %v: a delivered text was failed over", events(recs))
+	}
+}
+
+// TestDataFileThatCannotWorkIsRefused: the dev server does not start on a
+// data file with a customer phone that is an operator's, a fallback equal to
+// the tenant's own number, or a number that is not a phone number, and it
+// names each problem.
+func TestDataFileThatCannotWorkIsRefused(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(dataFile(t, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(b), `{id: cust_9012, name: Bayside Builders, phone: "+16195554321"}`,
+		`{id: cust_9012, name: Bayside Builders, phone: "+16195550111"}`, 1)
+	bad = strings.Replace(bad, `fallback: {name: Office B, phone: "+16195550299"}`, `fallback: {name: Office B, phone: "+16195550200"}`, 1)
+	bad = strings.Replace(bad, `{id: bravo_backup, name: Bert, phone: "+16195550212"}`, `{id: bravo_backup, name: Bert, phone: "+10195550212"}`, 1)
+	if bad == string(b) {
+		t.Fatal("testdata changed: nothing replaced")
+	}
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := launch(t, setup{Fake: newFake(t), StateDir: t.TempDir()}, freeAddr(t), path)
+	if err == nil {
+		t.Fatal("the dev server started on a data file that cannot work")
+	}
+	out := s.out.String()
+	for _, want := range []string{
+		`customers[1].phone: +16195550111 is also operator "sergio_main"'s phone`,
+		"fallback.phone: +16195550200 is one of the tenant's own numbers",
+		`operators[1].phone: "+10195550212" has an area code starting with 0 or 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not name %q:\n%s", want, out)
+		}
 	}
 }
