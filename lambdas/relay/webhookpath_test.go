@@ -215,22 +215,34 @@ func sorted(m map[string]int) []string {
 
 // BenchmarkWebhookPath times a known customer's text with 10 ms on every AWS
 // call and 100 ms on every Twilio call (docs/benchmarks.md). The floor is one
-// conditional write and one Twilio call: 110 ms.
+// conditional write and one Twilio call: 110 ms. Each text of the relay cases
+// comes from a new customer with an active job (another text of the same
+// customer would join her thread); "follow-up" times texts that join one.
 func BenchmarkWebhookPath(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		warm bool
-	}{{"cold directory", false}, {"warm directory", true}} {
+		name           string
+		warm, followUp bool
+	}{{"cold directory", false, false}, {"warm directory", true, false}, {"follow-up", true, true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			svc, _ := newRemoteService(b, 10*time.Millisecond, 100*time.Millisecond)
+			svc, rm := newRemoteService(b, 10*time.Millisecond, 100*time.Millisecond)
+			st := rm.Store
 			i := 0
 			for b.Loop() {
 				i++
+				from := custPhone
+				if !tc.followUp {
+					b.StopTimer()
+					from = fmt.Sprintf("+1619777%04d", i%10000)
+					id := fmt.Sprintf("bench_%d", i)
+					must2(b, st.PutCustomer(context.Background(), relay.Customer{TenantID: "qdn", ID: id, Name: "Bench " + id, Phone: from}))
+					must2(b, st.PutJob(context.Background(), relay.Job{TenantID: "qdn", ID: "job_" + id, CustomerID: id, State: "en_route", OperatorID: "sergio_backup"}))
+					b.StartTimer()
+				}
 				if !tc.warm {
 					svc.Directory.(*relay.DirectoryCache).Flush()
 				}
 				if _, err := svc.HandleInbound(context.Background(), relay.Inbound{MessageSid: fmt.Sprintf("SM%032d", i),
-					From: custPhone, To: qdnNumber, Body: "need a pickup"}); err != nil {
+					From: from, To: qdnNumber, Body: "need a pickup"}); err != nil {
 					b.Fatal(err)
 				}
 			}
