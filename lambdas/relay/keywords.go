@@ -196,3 +196,21 @@ func (s *Service) twilioOptOut(ctx context.Context, r Relay, now time.Time) {
 		RelayID: r.ID, CustomerID: r.CustomerID, CustomerName: r.CustomerName, OriginalFrom: r.CustomerPhone,
 		RoutingReason: "customer_opted_out", ErrorCode: 21610, Note: "Twilio answered 21610: the customer opted out"})
 }
+
+// operatorUnsubscribed records Twilio's 21610 answer to a text for an
+// operator (they opted out at the carrier) as the operator's STOP: out of
+// every chain until START, the office alerted once.
+func (s *Service) operatorUnsubscribed(ctx context.Context, r Relay, a Attempt, now time.Time) {
+	was, err := s.Store.OptedOut(ctx, r.TenantID, a.Phone)
+	if err != nil || was {
+		return
+	}
+	if err := s.Store.SetOptOut(ctx, r.TenantID, a.Phone, true, now); err != nil {
+		s.log().WarnContext(ctx, "record operator 21610 opt-out", "relay", r.ID, "err", err)
+		return
+	}
+	s.count(ctx, MetricOperatorOptedOut, r.TenantID)
+	s.record(ctx, AuditEvent{Timestamp: now, Event: EventOptOut, TenantID: r.TenantID, MessageSid: r.ID, RelayID: r.ID,
+		RoutedToOperator: a.OperatorID, OriginalFrom: a.Phone, RoutingReason: ReasonOperatorOptedOut, ErrorCode: 21610,
+		Note: "Twilio answered 21610: the operator opted out"})
+}

@@ -238,3 +238,21 @@ func TestDeliveryStatusOnlyMovesForward(t *testing.T) {
 		})
 	}
 }
+
+func TestOperator21610IsTheirStop(t *testing.T) {
+	h := newHarness(t)
+	h.sender.fail[mainPhone] = &relay.Error{Kind: relay.Permanent, Msg: "unsubscribed recipient", Code: 21610}
+	first := h.text(custPhone, qdnNumber, "need a pickup")
+	r := h.relay(first.RelayID)
+	if a := r.Current(); a.OperatorID != "sergio_backup" {
+		t.Fatalf("relay waits on %s, want the backup after the refused send", a.OperatorID)
+	}
+	if out, _ := h.store.OptedOut(context.Background(), "qdn", mainPhone); !out || h.metrics.get(relay.MetricOperatorOptedOut) != 1 {
+		t.Errorf("21610 for an operator: opted out %v, metric %d; want recorded and counted once", out, h.metrics.get(relay.MetricOperatorOptedOut))
+	}
+	delete(h.sender.fail, mainPhone)
+	second := h.text("+16195559876", qdnNumber, "hello")
+	if a := h.relay(second.RelayID).Attempts[0]; a.OperatorID != "sergio_backup" {
+		t.Errorf("next relay went to %s, want the unsubscribed operator skipped", a.OperatorID)
+	}
+}

@@ -98,6 +98,9 @@ func (s *Service) deliverAttempt(ctx context.Context, r Relay, n int) (Relay, er
 		s.count(ctx, MetricSendError, r.TenantID)
 		s.log().WarnContext(ctx, "send failed", "relay", r.ID, "attempt", n, "to", MaskPhone(a.Phone),
 			"kind", KindOf(sendErr).String(), "code", CodeOf(sendErr), "err", sendErr)
+		if CodeOf(sendErr) == 21610 && !a.Fallback {
+			s.operatorUnsubscribed(ctx, r, a, now) // keywords.go
+		}
 	}
 	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
 		xa := x.Attempt(n)

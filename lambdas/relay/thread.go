@@ -31,6 +31,9 @@ const (
 	maxPrefixChars = 10
 	// helpWindow is how often a customer's HELP is answered at most.
 	helpWindow = 24 * time.Hour
+	// maxNotes bounds the notes one relay keeps (a DynamoDB item holds
+	// 400 KB): a thread that long starts a new relay.
+	maxNotes = 20
 )
 
 // Note kinds.
@@ -120,6 +123,9 @@ func (r *Relay) conversation() time.Duration {
 // joinable reports whether a customer's text at now joins r: r waits for an
 // acknowledgement, or was acknowledged less than its conversation window ago.
 func (r *Relay) joinable(now time.Time) bool {
+	if len(r.Notes) >= maxNotes {
+		return false
+	}
 	switch r.Status {
 	case StatusPending:
 		return r.Current() != nil

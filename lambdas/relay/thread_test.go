@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,20 @@ func TestFallbackGetsTheConversation(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0].Body, "hello?\nneed a pickup") ||
 		!strings.Contains(got[0].Body, "Nobody confirmed this") {
 		t.Errorf("office got %+v, want the conversation and the fallback note", got)
+	}
+}
+
+func TestLongThreadStartsANewRelay(t *testing.T) {
+	h := newHarness(t)
+	first := h.text(custPhone, qdnNumber, "need a pickup")
+	var last relay.InboundResult
+	for i := range 21 {
+		last = h.text(custPhone, qdnNumber, fmt.Sprintf("text %d", i))
+	}
+	if n := len(h.relay(first.RelayID).Notes); n != 20 {
+		t.Errorf("%d notes, want the cap of 20", n)
+	}
+	if last.Outcome != relay.OutcomeRelayed || last.RelayID == first.RelayID {
+		t.Errorf("text 21: %s on %s, want a new relay", last.Outcome, last.RelayID)
 	}
 }
