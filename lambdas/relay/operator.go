@@ -273,7 +273,9 @@ func (s *Service) relayToCustomer(ctx context.Context, op Operator, r Relay, in 
 	media := s.saveMedia(ctx, r.TenantID, r.ID, in) // an operator's photo reaches the customer too
 	now := s.now()
 	actor := Actor{OperatorID: op.ID, Name: op.Name}
+	wrote := false // only the call whose write stored the reply sends it
 	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
+		wrote = false
 		for _, rp := range x.Replies {
 			if rp.InboundSid == in.MessageSid {
 				return false, nil
@@ -286,10 +288,14 @@ func (s *Service) relayToCustomer(ctx context.Context, op Operator, r Relay, in 
 			x.Status, x.AckedAt, x.AckedBy, x.AckSid = StatusAcked, now, actor.String(), ""
 			x.Outbox = append(x.Outbox, s.ackEvent(x, actor))
 		}
+		wrote = true
 		return true, nil
 	})
 	if err != nil {
 		return "", err
+	}
+	if !wrote {
+		return "", nil // a concurrent duplicate of this webhook stored the reply and sends it
 	}
 	if err := s.arm(ctx, &stored, len(stored.Attempts), now.Add(s.lease())); err != nil {
 		s.log().WarnContext(ctx, "arm reply timer", "relay", r.ID, "err", err)

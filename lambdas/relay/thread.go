@@ -270,7 +270,9 @@ func (s *Service) addNote(ctx context.Context, t Tenant, r Relay, sid string, mk
 	if err := s.arm(ctx, &r, len(r.Attempts), now.Add(s.lease())); err != nil {
 		return r, err
 	}
+	wrote := false // only the call whose write stored the note sends it
 	stored, err := s.update(ctx, t.ID, r.ID, &r, func(x *Relay) (bool, error) {
+		wrote = false
 		if noteIndex(*x, sid) >= 0 {
 			return false, nil
 		}
@@ -285,14 +287,15 @@ func (s *Service) addNote(ctx context.Context, t Tenant, r Relay, sid string, mk
 		n.InboundSid, n.OperatorID, n.Name, n.Phone, n.Code = sid, h.OperatorID, h.Name, h.Phone, h.Code
 		n.CreatedAt, n.Outbound = now, s.intent(now)
 		x.Notes = append(x.Notes, n)
+		wrote = true
 		return true, nil
 	})
 	if err != nil {
 		return stored, err
 	}
 	i := noteIndex(stored, sid)
-	if i < 0 || !stored.Notes[i].Owed() || stored.Notes[i].Holder != s.settings().instance {
-		return stored, nil
+	if !wrote || i < 0 || !stored.Notes[i].Owed() {
+		return stored, nil // a concurrent duplicate stored it and sends it
 	}
 	return s.deliverNote(ctx, stored, i)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,5 +202,53 @@ func TestLongThreadStartsANewRelay(t *testing.T) {
 	}
 	if last.Outcome != relay.OutcomeRelayed || last.RelayID == first.RelayID {
 		t.Errorf("text 21: %s on %s, want a new relay", last.Outcome, last.RelayID)
+	}
+}
+
+func TestConcurrentDuplicateFollowUpsSendOnce(t *testing.T) {
+	h := newHarness(t)
+	h.text(custPhone, qdnNumber, "need a pickup")
+	const sid = "SM0000000000000000000000000000f022"
+	// Every duplicate reads the relay before the first write lands, and the
+	// winner's send is slow: the losers find its note still owed.
+	h.faults.set(func(*relay.Relay) error { time.Sleep(10 * time.Millisecond); return nil }, nil)
+	h.sender.during = func(relay.Message) { time.Sleep(30 * time.Millisecond) }
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.inbound(sid, custPhone, "at 5pm"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	h.advance(time.Minute / 2)
+	if n := len(h.sender.to(mainPhone)); n != 2 {
+		t.Errorf("operator got %d texts, want the forward and one follow-up", n)
+	}
+}
+
+func TestConcurrentDuplicateTwoWayRepliesSendOnce(t *testing.T) {
+	h := newHarness(t)
+	h.text(custPhone, qdnNumber, "need a pickup")
+	const sid = "SM0000000000000000000000000000f033"
+	h.faults.set(func(*relay.Relay) error { time.Sleep(10 * time.Millisecond); return nil }, nil)
+	h.sender.during = func(relay.Message) { time.Sleep(30 * time.Millisecond) }
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.inbound(sid, mainPhone, "on my way"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	h.advance(time.Minute / 2)
+	if n := len(h.sender.to(custPhone)); n != 1 {
+		t.Errorf("customer got %d texts, want one reply", n)
 	}
 }
