@@ -128,7 +128,11 @@ func (f Fetcher) Fetch(ctx context.Context, src string, maxBytes int64, w io.Wri
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return strings.TrimSpace(ct), n, nil
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	if ct == "application/octet-stream" || ct == "binary/octet-stream" {
+		ct = "" // storage that does not know: the webhook's MediaContentType stands
+	}
+	return ct, n, nil
 }
 
 // Delete deletes Twilio's copy of src.
