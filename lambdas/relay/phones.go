@@ -17,6 +17,9 @@ func PhoneProblem(p string) string {
 		return "is not an E.164 number like +16195550111"
 	}
 	if !strings.HasPrefix(p, "+1") {
+		if !countryCodes[p[1:2]] && !countryCodes[p[1:3]] && !countryCodes[p[1:4]] {
+			return "has no assigned country code (ITU-T E.164)"
+		}
 		return ""
 	}
 	d := p[2:]
@@ -60,6 +63,25 @@ func (t Tenant) ValidateOptions() error {
 	}
 	return fe
 }
+
+// countryCodes are the assigned E.164 country codes (ITU-T E.164 annex),
+// +1 (checked as North American numbers) aside.
+var countryCodes = func() map[string]bool {
+	m := map[string]bool{"7": true}
+	for _, c := range strings.Fields(`20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58
+		60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98
+		211 212 213 216 218 290 291 297 298 299 420 421 423 670 800 808 850 852 853 855 856 870 878 880 881
+		882 883 886 888 992 993 994 995 996 998`) {
+		m[c] = true
+	}
+	for _, r := range [][2]int{{220, 258}, {260, 269}, {350, 359}, {370, 383}, {385, 387}, {389, 389},
+		{500, 509}, {590, 599}, {672, 683}, {685, 692}, {960, 968}, {970, 977}, {979, 979}} {
+		for c := r[0]; c <= r[1]; c++ {
+			m[fmt.Sprint(c)] = true
+		}
+	}
+	return m
+}()
 
 // checkConversation checks the options of threads, keywords and encoding.
 func (t Tenant) checkConversation(fe *FieldErrors) {

@@ -23,6 +23,11 @@ func TestPhoneProblem(t *testing.T) {
 		{"+19115550111", "N11"},
 		{"+16190550111", "exchange starting with 0 or 1"},
 		{"+1619555011a", "E.164"},
+		{"+4915112345678", ""},
+		{"+525512345678", ""},
+		{"+2348012345678", ""},
+		{"+9991234567", "country code"},
+		{"+2801234567", "country code"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.phone, func(t *testing.T) {
