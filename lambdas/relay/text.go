@@ -135,7 +135,13 @@ func forwardWith(head, body, hint string) (text string, truncated bool) {
 		room -= 1 + utf16Len(hint)
 	}
 	if utf16Len(body) > room {
-		body = truncateUTF16(body, room-1) + "…"
+		// "…" is outside GSM-7: a text that is GSM-7 otherwise ends in "..."
+		// so that it keeps 153-character segments.
+		if _, enc := Segments(prefix + body); enc == EncodingGSM7 {
+			body = truncateUTF16(body, room-3) + "..."
+		} else {
+			body = truncateUTF16(body, room-1) + "…"
+		}
 		truncated = true
 	}
 	return prefix + body, truncated

@@ -252,3 +252,17 @@ func TestConcurrentDuplicateTwoWayRepliesSendOnce(t *testing.T) {
 		t.Errorf("customer got %d texts, want one reply", n)
 	}
 }
+
+func TestLongGSMForwardStaysGSM(t *testing.T) {
+	h := newHarness(t)
+	gsm := "QDN"
+	h.setTenant(func(ten *relay.Tenant) { ten.Prefix = &gsm })
+	res := h.text(custPhone, qdnNumber, strings.Repeat("full bin. ", 200))
+	m := h.sender.to(mainPhone)[0]
+	a := h.relay(res.RelayID).Attempts[0]
+	if !strings.Contains(m.Body, "...\nReply 1 OK") || a.Encoding != relay.EncodingGSM7 || utf16len(m.Body) > relay.MaxBodyChars {
+		t.Errorf("truncated GSM-7 forward (%d chars) is %s; want GSM-7 ending in ...", utf16len(m.Body), a.Encoding)
+	}
+}
+
+func utf16len(s string) int { return len([]rune(s)) }
