@@ -277,6 +277,8 @@ type Relay struct {
 	// Notes are texts to the operator holding the relay outside the chain's
 	// steps: the customer's follow-ups and notices (the customer opted out).
 	Notes []Note `json:"notes,omitempty"`
+	// JoinedTo is set on a follow-up's record (StatusJoined): the relay it joined.
+	JoinedTo string `json:"joined_to,omitempty"`
 	// Conversation is the tenant's conversation window when the relay
 	// started: follow-ups join it until this long after its acknowledgement.
 	Conversation time.Duration `json:"conversation_window,omitempty"`

@@ -67,6 +67,12 @@ const (
 // OutcomeFollowUp says an inbound text joined an open relay.
 const OutcomeFollowUp Outcome = "follow_up"
 
+// StatusJoined marks the small record a follow-up's MessageSid leaves
+// under its own id once its note is stored (Relay.JoinedTo names the relay
+// it joined), so that a redelivery after the customer's thread moved on
+// (an SQS redrive hours later) is still recognised: never a relay of its own.
+const StatusJoined Status = "joined"
+
 // Note is a text to the operator holding a relay outside the chain's steps:
 // a customer's follow-up or a notice. It is keyed by the inbound MessageSid
 // that caused it, so a retried webhook sends it once.
@@ -226,6 +232,20 @@ func (s *Service) followUp(ctx context.Context, t Tenant, in Inbound, r Relay, r
 	if i := noteIndex(r, in.MessageSid); i >= 0 {
 		return s.noteAgain(ctx, t, in, r, i, rt)
 	}
+	// A late redelivery of a text that started a relay, or joined an older
+	// one, is not a follow-up of this one.
+	switch prior, err := s.load(ctx, t.ID, in.MessageSid); {
+	case err == nil && prior.Status == StatusJoined:
+		if jr, err := s.load(ctx, t.ID, prior.JoinedTo); err == nil {
+			if i := noteIndex(jr, in.MessageSid); i >= 0 {
+				return s.noteAgain(ctx, t, in, jr, i, rt)
+			}
+		}
+	case err == nil:
+		return s.duplicate(ctx, t, in, rt)
+	case !IsKind(err, NotFound):
+		return res, fmt.Errorf("check message %s: %w", in.MessageSid, err)
+	}
 	media := s.saveMedia(ctx, t.ID, r.ID, in)
 	_, err := s.addNote(ctx, t, r, in.MessageSid, func(x *Relay, h *Attempt) (Note, bool) {
 		if !x.joinable(in.ReceivedAt) {
@@ -234,7 +254,10 @@ func (s *Service) followUp(ctx context.Context, t Tenant, in Inbound, r Relay, r
 		return Note{Kind: NoteFollowUp, Body: in.Body, Text: followUpText(t, x, h, in.Body), Media: media}, true
 	})
 	if err == nil {
-		s.dropSources(ctx, t, media)
+		parallel(
+			func() error { s.dropSources(ctx, t, media); return nil },
+			func() error { s.markJoined(ctx, t, in, r); return nil },
+		)
 	}
 	if errors.Is(err, errNotJoinable) {
 		return s.startRelay(ctx, t, in, rt)
@@ -244,6 +267,18 @@ func (s *Service) followUp(ctx context.Context, t Tenant, in Inbound, r Relay, r
 	}
 	s.count(ctx, MetricFollowUps, t.ID)
 	return res, nil
+}
+
+// markJoined leaves the follow-up's StatusJoined record; a failure only
+// narrows what a much later redelivery is recognised by.
+func (s *Service) markJoined(ctx context.Context, t Tenant, in Inbound, r Relay) {
+	now := s.now()
+	claim := Relay{ID: in.MessageSid, TenantID: t.ID, TenantNumber: in.To, CustomerID: r.CustomerID, CustomerName: r.CustomerName,
+		CustomerPhone: in.From, Body: in.Body, Reason: ReasonFollowUp, Status: StatusJoined, JoinedTo: r.ID,
+		ReceivedAt: in.ReceivedAt, UpdatedAt: now, ExpiresAt: now.Add(s.settings().relayTTL)}
+	if err := s.create(ctx, &claim); err != nil && !IsKind(err, Conflict) {
+		s.log().WarnContext(ctx, "follow-up record not stored", "message_sid", in.MessageSid, "err", err)
+	}
 }
 
 // noteAgain answers a retried webhook whose note exists: a duplicate, and

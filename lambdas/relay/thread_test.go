@@ -81,8 +81,9 @@ func TestFollowUpsJoinTheThread(t *testing.T) {
 				ev.RelayID != first.RelayID || ev.OutboundSid == "" || ev.Segments == 0 {
 				t.Errorf("audit %+v, want follow_up with its own MessageSid on the relay", ev)
 			}
-			if _, err := h.store.Relay(context.Background(), ev.MessageSid); !relay.IsKind(err, relay.NotFound) {
-				t.Errorf("follow-up stored as a relay of its own: %v", err)
+			if rec, err := h.store.Relay(context.Background(), ev.MessageSid); err != nil || rec.Status != relay.StatusJoined ||
+				rec.JoinedTo != first.RelayID || len(rec.Attempts) != 0 {
+				t.Errorf("follow-up record %+v, %v; want only a joined record naming %s", rec, err, first.RelayID)
 			}
 		})
 	}
@@ -266,3 +267,34 @@ func TestLongGSMForwardStaysGSM(t *testing.T) {
 }
 
 func utf16len(s string) int { return len([]rune(s)) }
+
+// A redelivery long after (an SQS redrive), when the customer's thread has
+// moved on to a newer relay, is recognised by its MessageSid: neither the
+// first text of a relay nor a follow-up becomes a follow-up of the newer one.
+func TestLateRedeliveryIsNotAFollowUpOfANewerRelay(t *testing.T) {
+	h := newHarness(t)
+	h.setTenant(func(ten *relay.Tenant) { ten.ConversationWindow = time.Second })
+	const first, follow = "SM0000000000000000000000000000a001", "SM0000000000000000000000000000a002"
+	if _, err := h.inbound(first, custPhone, "need a pickup"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.inbound(follow, custPhone, "at 5pm"); err != nil {
+		t.Fatal(err)
+	}
+	h.text(mainPhone, qdnNumber, "OK")
+	h.advance(2 * time.Second)
+	newer := h.text(custPhone, qdnNumber, "another pickup")
+	before := len(h.sender.sent())
+	for _, sid := range []string{first, follow} {
+		res, err := h.inbound(sid, custPhone, "redelivered")
+		if err != nil || res.Outcome != relay.OutcomeDuplicate {
+			t.Errorf("redelivery of %s: %s, %v; want duplicate", sid, res.Outcome, err)
+		}
+	}
+	if n := len(h.sender.sent()) - before; n != 0 {
+		t.Errorf("redeliveries sent %d texts", n)
+	}
+	if n := len(h.relay(newer.RelayID).Notes); n != 0 {
+		t.Errorf("the newer relay took %d notes", n)
+	}
+}
