@@ -125,6 +125,9 @@ func newAlarms(scope constructs.Construct, s Settings, fns *Functions, timers *T
 	alarm("RelaysExhaustedAlarm",
 		"A relay went through its whole chain without an acknowledgement; the tenant's fallback contact was texted.",
 		custom(ExhaustedMetric), 1)
+	alarm("OperatorOptedOutAlarm",
+		"An operator texted STOP: they are out of every chain (and Twilio blocks texts to them) until they text START.",
+		custom(config.MetricOperatorsOptedOut), 1)
 	alarm("SendErrorsAlarm",
 		"Twilio refused or failed a text to an operator (bad number, blocked, credentials, outage).",
 		custom(config.MetricSendErrors), 1)

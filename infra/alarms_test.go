@@ -33,6 +33,7 @@ func TestAlarmsPublishToTheTopic(t *testing.T) {
 		"FallbackFunctionThrottlesAlarm":        {"AWS/Lambda", "Throttles", fn("FallbackFunction"), "1"},
 		"RelaysExhaustedAlarm":                  {config.MetricNamespace, ExhaustedMetric, service, "1"},
 		"SendErrorsAlarm":                       {config.MetricNamespace, config.MetricSendErrors, service, "1"},
+		"OperatorOptedOutAlarm":                 {config.MetricNamespace, config.MetricOperatorsOptedOut, service, "1"},
 		"SignatureRejectedAlarm":                {config.MetricNamespace, config.MetricSignatureRejected, service, "1"},
 		"HttpApi5xxAlarm":                       {"AWS/ApiGateway", "5xx", `[{"Name":"ApiId","Value":{"Ref":"` + apiID + `"}}]`, "1"},
 		"TwilioRoutePostApiSmsIncoming5xxAlarm": {"AWS/ApiGateway", "5xx", route("POST", "/api/sms/incoming"), "1"},

@@ -56,7 +56,7 @@ type functionSpec struct {
 	ReservedConcurrency int
 }
 
-func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Audit, timers *Timers, secrets *Secrets, fallback *Fallback, auth *Auth) *Functions {
+func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Audit, media *Media, timers *Timers, secrets *Secrets, fallback *Fallback, auth *Auth) *Functions {
 	// Every value a function may be given, by config's env-var name; each function
 	// takes exactly the names its config.*Env list declares.
 	values := map[string]*string{
@@ -65,6 +65,7 @@ func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Aud
 		config.EnvLogLevel:              jsii.String("info"),
 		config.EnvTableName:             data.Table.TableName(),
 		config.EnvAuditBucket:           audit.Bucket.BucketName(),
+		config.EnvMediaBucket:           media.Bucket.BucketName(),
 		config.EnvTimerQueueURL:         timers.Queue.QueueUrl(),
 		config.EnvTwilioSecretARN:       secrets.Twilio.SecretArn(),
 		config.EnvOriginVerifySecretARN: secrets.OriginVerify.SecretArn(),
@@ -109,6 +110,12 @@ func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Aud
 			Actions:   jsii.Strings("s3:PutObject"),
 			Resources: &[]*string{audit.ObjectsArn()},
 		}))
+		// Media: store photos and presign their GETs (a presigned URL works with the
+		// signer's rights), only under media/.
+		f.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:PutObject", "s3:GetObject"),
+			Resources: &[]*string{media.ObjectsArn()},
+		}))
 		// Timers: send only (grantSendMessages would add GetQueueAttributes and GetQueueUrl).
 		f.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("sqs:SendMessage"),
@@ -120,8 +127,8 @@ func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Aud
 			Resources: &[]*string{secrets.TwilioPolicyArn()},
 		}))
 		rules := []nagRule{nag("AwsSolutions-IAM5",
-			"Audit objects are one per event under audit/; the object-level wildcard is that prefix, no wider.",
-			auditObjectsFinding)}
+			"Audit objects are one per event under audit/, media objects one per photo under media/; each object-level wildcard is that prefix, no wider.",
+			auditObjectsFinding, mediaObjectsFinding)}
 		if s.Tracing {
 			rules = append(rules, nag("AwsSolutions-IAM5",
 				"X-Ray (tracing context option): xray:PutTraceSegments and PutTelemetryRecords support no resource-level permissions, so their resource is *.",
@@ -174,6 +181,9 @@ func newFunctions(scope constructs.Construct, s Settings, data *Data, audit *Aud
 
 // All lists every relay function.
 func (f *Functions) All() []*Function { return []*Function{f.API, f.Escalator, f.Fallback} }
+
+// mediaObjectsFinding matches cdk-nag's IAM5 finding for <MediaBucket>.Arn/media/*.
+var mediaObjectsFinding = `/^Resource::<MediaBucket[0-9A-F]{8}\.Arn>\/media\/\*$/g`
 
 // auditObjectsFinding matches cdk-nag's IAM5 finding for <AuditBucket>.Arn/audit/*.
 var auditObjectsFinding = `/^Resource::<AuditBucket[0-9A-F]{8}\.Arn>\/audit\/\*$/g`

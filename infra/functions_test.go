@@ -63,6 +63,7 @@ func TestFunctionEnvironmentMatchesConfig(t *testing.T) {
 		config.EnvLogLevel:              "info",
 		config.EnvTableName:             "<Table>",
 		config.EnvAuditBucket:           "<AuditBucket>",
+		config.EnvMediaBucket:           "<MediaBucket>",
 		config.EnvTimerQueueURL:         "<TimerQueue>",
 		config.EnvTwilioSecretARN:       "<TwilioSecret>",
 		config.EnvOriginVerifySecretARN: "<OriginVerifySecret>",

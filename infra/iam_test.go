@@ -89,7 +89,9 @@ func TestFunctionRolesHoldOnlyWhatTheyCall(t *testing.T) {
 	tableItems := []string{"<Table.Arn>"}
 	tableQuery := []string{"<Table.Arn>", "<Table.Arn>/index/gsi1"}
 	apiQuery := append(append([]string{}, tableQuery...), "<Table.Arn>/index/gsi2")
-	audit := []string{"<AuditBucket.Arn>/audit/*"}
+	// Photos: stored and presigned (GetObject) by every function that sends.
+	media := []string{"<MediaBucket.Arn>/media/*"}
+	auditAndMedia := []string{"<AuditBucket.Arn>/audit/*", "<MediaBucket.Arn>/media/*"} // audit/: one object per event
 	queue := []string{"<TimerQueue.Arn>"}
 	for _, c := range []struct {
 		role string
@@ -103,8 +105,8 @@ func TestFunctionRolesHoldOnlyWhatTheyCall(t *testing.T) {
 			"dynamodb:UpdateItem":           tableItems,
 			"dynamodb:DeleteItem":           tableItems,
 			"dynamodb:Query":                apiQuery,
-			"s3:PutObject":                  audit,
-			"s3:GetObject":                  audit,
+			"s3:PutObject":                  auditAndMedia,
+			"s3:GetObject":                  auditAndMedia,
 			"s3:ListBucket":                 {"<AuditBucket.Arn>"},
 			"sqs:SendMessage":               queue,
 			"secretsmanager:GetSecretValue": {"<OriginVerifySecret>", "<TwilioSecret>"},
@@ -117,7 +119,8 @@ func TestFunctionRolesHoldOnlyWhatTheyCall(t *testing.T) {
 			"dynamodb:UpdateItem":           tableItems,
 			"dynamodb:DeleteItem":           tableItems,
 			"dynamodb:Query":                tableQuery,
-			"s3:PutObject":                  audit,
+			"s3:PutObject":                  auditAndMedia,
+			"s3:GetObject":                  media,
 			"sqs:SendMessage":               queue,
 			"sqs:ReceiveMessage":            queue,
 			"sqs:DeleteMessage":             queue,

@@ -16,6 +16,7 @@ type AccessLogs struct {
 const (
 	accessLogPrefixAudit      = "s3/audit/"
 	accessLogPrefixSite       = "s3/site/"
+	accessLogPrefixMedia      = "s3/media/"
 	accessLogPrefixCloudFront = "cloudfront/"
 )
 

@@ -22,6 +22,7 @@ type RelayStack struct {
 	Logs      *AccessLogs
 	Data      *Data
 	Audit     *Audit
+	Media     *Media
 	Timers    *Timers
 	Fallback  *Fallback
 	Secrets   *Secrets
@@ -58,11 +59,12 @@ func NewRelayStack(scope constructs.Construct, id string, props *RelayStackProps
 	r.Logs = newAccessLogs(stack)
 	r.Data = newData(stack)
 	r.Audit = newAudit(stack, s, r.Logs)
+	r.Media = newMedia(stack, r.Logs)
 	r.Timers = newTimers(stack)
 	r.Fallback = newFallback(stack)
 	r.Secrets = newSecrets(stack, s)
 	r.Auth = newAuth(stack, s)
-	r.Functions = newFunctions(stack, s, r.Data, r.Audit, r.Timers, r.Secrets, r.Fallback, r.Auth)
+	r.Functions = newFunctions(stack, s, r.Data, r.Audit, r.Media, r.Timers, r.Secrets, r.Fallback, r.Auth)
 	r.API = newAPI(stack, s, r.Functions, r.Auth, r.Fallback)
 	r.Edge = newEdge(stack, s, r.Logs, r.API, r.Secrets, r.Auth)
 	r.DNS = newDNS(stack, s, r.Edge)

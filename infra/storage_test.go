@@ -48,8 +48,8 @@ func TestTable(t *testing.T) {
 func TestBucketsArePrivateEncryptedAndTLSOnly(t *testing.T) {
 	s := mainStack(t)
 	buckets := s.resources("AWS::S3::Bucket")
-	if len(buckets) != 3 {
-		t.Errorf("got %d buckets, want 3 (audit, site, access logs)", len(buckets))
+	if len(buckets) != 4 {
+		t.Errorf("got %d buckets, want 4 (audit, media, site, access logs)", len(buckets))
 	}
 	policies := map[string]statement{}
 	for _, p := range s.resources("AWS::S3::BucketPolicy") {

@@ -23,6 +23,7 @@ import (
 	"github.com/dispatchrelay/dispatch-relay/lambdas/dynamo"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/emf"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/httpapi"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/media"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/s3audit"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/secrets"
@@ -92,6 +93,12 @@ func Build(ctx context.Context, cfg config.Lambda, awsCfg aws.Config, log *slog.
 	cache := relay.NewDirectoryCache(app.Store, relay.DefaultDirectoryTTL, nil)
 	app.Service = &relay.Service{Store: app.Store, Sender: creds, Timer: app.Timer, Audit: app.Audit,
 		Directory: cache, Metrics: app.Metrics, Log: log, CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL)}
+	if cfg.MediaBucket != "" {
+		// Photos (MMS): fetched from Twilio with the current credentials, kept in
+		// the media bucket, sent as presigned URLs.
+		app.Service.Media = media.NewS3(s3.NewFromConfig(awsCfg), cfg.MediaBucket, media.Fetcher{APIBase: cfg.TwilioAPIBaseURL,
+			Credentials: func() (string, string) { s := creds.Secret(); return s.AccountSID, s.AuthToken }})
+	}
 	app.Registry = &relay.Registry{Store: app.Store, Audit: app.Audit, Log: log, Changed: cache.Flush}
 	return app, nil
 }

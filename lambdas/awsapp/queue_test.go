@@ -50,6 +50,7 @@ func TestMetricNamesMatchTheAlarms(t *testing.T) {
 	for _, c := range []struct{ domain, alarm string }{
 		{relay.MetricExhausted, config.MetricExhausted},
 		{relay.MetricSendError, config.MetricSendErrors},
+		{relay.MetricOperatorOptedOut, config.MetricOperatorsOptedOut},
 	} {
 		if c.domain != c.alarm {
 			t.Errorf("the relay counts %q, the alarm watches %q", c.domain, c.alarm)

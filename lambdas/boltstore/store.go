@@ -40,9 +40,10 @@ var (
 	bTakes          = []byte("takes")           // take key → counter
 	bSlots          = []byte("slots")           // slot key → last reservation, Unix ns
 	bOptOuts        = []byte("opt_outs")        // (tenant, phone) → optOut
+	bThreads        = []byte("threads")         // (tenant, phone) → thread
 
 	allBuckets = [][]byte{bTenants, bNumbers, bOperators, bOperatorPhones, bCustomers,
-		bCustomerPhones, bJobs, bCustomerJobs, bRelays, bClaims, bCodes, bTakes, bSlots, bOptOuts}
+		bCustomerPhones, bJobs, bCustomerJobs, bRelays, bClaims, bCodes, bTakes, bSlots, bOptOuts, bThreads}
 )
 
 // Store is a relay.Store in a bbolt file.

@@ -44,6 +44,7 @@ type Lambda struct {
 	LogLevel              slog.Level
 	TableName             string
 	AuditBucket           string
+	MediaBucket           string
 	TimerQueueURL         string
 	TwilioSecretARN       string
 	OriginVerifySecretARN string
@@ -116,7 +117,7 @@ func LoadLambda(getenv func(string) string, names []string) (Lambda, error) {
 	}
 	get := func(name string) string {
 		v := strings.TrimSpace(getenv(name))
-		if v == "" && need[name] && name != EnvCORSOrigins && name != EnvLogLevel && name != EnvDashboardSignIn {
+		if v == "" && need[name] && name != EnvCORSOrigins && name != EnvLogLevel && name != EnvDashboardSignIn && name != EnvMediaBucket {
 			p.add("%s is required", name)
 		}
 		return v
@@ -126,6 +127,7 @@ func LoadLambda(getenv func(string) string, names []string) (Lambda, error) {
 		CORSOrigins:           splitList(get(EnvCORSOrigins)),
 		TableName:             get(EnvTableName),
 		AuditBucket:           get(EnvAuditBucket),
+		MediaBucket:           get(EnvMediaBucket),
 		TimerQueueURL:         get(EnvTimerQueueURL),
 		TwilioSecretARN:       get(EnvTwilioSecretARN),
 		OriginVerifySecretARN: get(EnvOriginVerifySecretARN),

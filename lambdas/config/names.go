@@ -39,6 +39,9 @@ const (
 	EnvTableName = "RELAY_TABLE_NAME"
 	// EnvAuditBucket is the S3 bucket receiving one object per audit event.
 	EnvAuditBucket = "AUDIT_BUCKET_NAME"
+	// EnvMediaBucket is the S3 bucket holding photos of texts (MMS); empty
+	// means photos are not relayed (the text says so).
+	EnvMediaBucket = "MEDIA_BUCKET_NAME"
 	// EnvTimerQueueURL is the SQS queue whose delayed messages are the ack timers.
 	EnvTimerQueueURL = "TIMER_QUEUE_URL"
 	// EnvTwilioSecretARN names the Secrets Manager secret holding the Twilio credentials.
@@ -72,13 +75,13 @@ var APIEnv = []string{
 	EnvPublicBaseURL, EnvCORSOrigins, EnvLogLevel,
 	EnvTableName, EnvAuditBucket, EnvTimerQueueURL,
 	EnvTwilioSecretARN, EnvOriginVerifySecretARN, EnvTenantClaim,
-	EnvDashboardSignIn,
+	EnvDashboardSignIn, EnvMediaBucket,
 }
 
 // EscalatorEnv lists exactly the variables the escalation function reads on AWS.
 var EscalatorEnv = []string{
 	EnvPublicBaseURL, EnvLogLevel,
-	EnvTableName, EnvAuditBucket, EnvTimerQueueURL, EnvTwilioSecretARN,
+	EnvTableName, EnvAuditBucket, EnvTimerQueueURL, EnvTwilioSecretARN, EnvMediaBucket,
 }
 
 // FallbackEnv lists exactly the variables the fallback consumer reads on AWS:
@@ -86,7 +89,7 @@ var EscalatorEnv = []string{
 // signatures against PUBLIC_BASE_URL + FallbackPath.
 var FallbackEnv = []string{
 	EnvPublicBaseURL, EnvLogLevel,
-	EnvTableName, EnvAuditBucket, EnvTimerQueueURL, EnvTwilioSecretARN,
+	EnvTableName, EnvAuditBucket, EnvTimerQueueURL, EnvTwilioSecretARN, EnvMediaBucket,
 }
 
 // Fallback path: Twilio's Fallback URL is PUBLIC_BASE_URL + FallbackPath. On AWS,
@@ -130,6 +133,9 @@ const (
 const (
 	// MetricExhausted counts relays that ran out of operators (relay.MetricExhausted).
 	MetricExhausted = "RelaysExhausted"
+	// MetricOperatorsOptedOut counts operators who texted STOP and left every
+	// chain until START (relay.MetricOperatorOptedOut): the office's alert.
+	MetricOperatorsOptedOut = "OperatorsOptedOut"
 	// MetricSendErrors counts texts Twilio refused or that failed (relay.MetricSendError).
 	MetricSendErrors = "SendErrors"
 	// MetricSignatureRejected counts webhooks refused for a missing or wrong X-Twilio-Signature.

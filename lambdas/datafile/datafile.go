@@ -42,9 +42,17 @@ type Tenant struct {
 	// Schedule holds timezone, quiet_hours, after_hours_reply,
 	// unavailable_reply, urgent_keywords and chain_strategy.
 	relay.Schedule `yaml:",inline"`
-	Operators      []Operator `yaml:"operators" json:"operators"`
-	Customers      []Customer `yaml:"customers" json:"customers"`
-	Jobs           []Job      `yaml:"jobs" json:"jobs"`
+	// ConversationWindow, HelpText and Prefix: threads, keywords and
+	// encoding (docs/configuration.md). Prefix absent means the default 📦,
+	// "" means none.
+	ConversationWindow Duration `yaml:"conversation_window" json:"conversation_window"`
+	HelpText           string   `yaml:"help_text" json:"help_text"`
+	Prefix             *string  `yaml:"prefix" json:"prefix"`
+	// DeleteTwilioMedia deletes Twilio's copy of stored photos; absent means true.
+	DeleteTwilioMedia *bool      `yaml:"delete_twilio_media" json:"delete_twilio_media"`
+	Operators         []Operator `yaml:"operators" json:"operators"`
+	Customers         []Customer `yaml:"customers" json:"customers"`
+	Jobs              []Job      `yaml:"jobs" json:"jobs"`
 }
 
 // Operator is an operator entry; Active defaults to true.
@@ -176,8 +184,8 @@ func (f File) Validate() error {
 			add("%s.numbers: at least one published number is required", p)
 		}
 		for j, n := range t.Numbers {
-			if !relay.ValidPhone(n) {
-				add("%s.numbers[%d]: %q is not an E.164 number like +16195550100", p, j, n)
+			if prob := relay.PhoneProblem(n); prob != "" {
+				add("%s.numbers[%d]: %q %s", p, j, n, prob)
 			} else if other, ok := numbers[n]; ok {
 				add("%s.numbers[%d]: %s is already published by tenant %q", p, j, n, other)
 			}
@@ -197,10 +205,28 @@ func (f File) Validate() error {
 				add("%s.operators[%d].%s: %s", p, j, f.Field, f.Message)
 			}
 		}
-		if t.Fallback != nil && !relay.ValidPhone(t.Fallback.Phone) {
-			add("%s.fallback.phone: %q is not an E.164 number", p, t.Fallback.Phone)
+		if t.Fallback != nil {
+			if prob := relay.PhoneProblem(t.Fallback.Phone); prob != "" {
+				add("%s.fallback.phone: %q %s", p, t.Fallback.Phone, prob)
+			} else if numbers[t.Fallback.Phone] == t.ID {
+				add("%s.fallback.phone: %s is one of the tenant's own numbers: the fallback would text itself", p, t.Fallback.Phone)
+			}
+		}
+		// The options of threads, keywords and encoding, checked as the API checks them.
+		if err := (relay.Tenant{ConversationWindow: time.Duration(t.ConversationWindow), HelpText: t.HelpText,
+			Prefix: t.Prefix}).ValidateOptions(); err != nil {
+			add("%s.%s", p, err)
 		}
 		ops := checkPeople(add, p+".operators", "operator", people(t.Operators, func(o Operator) [2]string { return [2]string{o.ID, o.Phone} }), numbers)
+		opPhones := map[string]string{}
+		for _, o := range t.Operators {
+			opPhones[o.Phone] = o.ID
+		}
+		for j, c := range t.Customers {
+			if id, ok := opPhones[c.Phone]; ok && c.Phone != "" {
+				add("%s.customers[%d].phone: %s is also operator %q's phone: one phone cannot be both a customer's and an operator's", p, j, c.Phone, id)
+			}
+		}
 		if len(t.Chain) == 0 && t.Fallback == nil {
 			add("%s.chain: a chain or a fallback contact is required", p)
 		}
@@ -255,8 +281,8 @@ func checkPeople(add func(string, ...any), path, kind string, entries [][2]strin
 		}
 		ids[id] = true
 		switch {
-		case !relay.ValidPhone(phone):
-			add("%s.phone: %q is not an E.164 number", q, phone)
+		case relay.PhoneProblem(phone) != "":
+			add("%s.phone: %q %s", q, phone, relay.PhoneProblem(phone))
 		case phones[phone]:
 			add("%s.phone: %s belongs to another %s", q, phone, kind)
 		case numbers[phone] != "":
@@ -284,7 +310,9 @@ func Load(ctx context.Context, l relay.Loader, f File) error {
 	for _, t := range f.Tenants {
 		if err := l.PutTenant(ctx, relay.Tenant{ID: t.ID, Name: t.Name, Numbers: t.Numbers,
 			AckTimeout: time.Duration(t.AckTimeout), Chain: t.Chain, Repeat: t.Repeat, Fallback: t.Fallback,
-			TwoWay: t.TwoWay, AutoReply: t.AutoReply, TrackLink: t.TrackLink, Schedule: t.Schedule}); err != nil {
+			TwoWay: t.TwoWay, AutoReply: t.AutoReply, TrackLink: t.TrackLink, Schedule: t.Schedule,
+			ConversationWindow: time.Duration(t.ConversationWindow),
+			HelpText:           t.HelpText, Prefix: t.Prefix, DeleteMedia: t.DeleteTwilioMedia}); err != nil {
 			return fmt.Errorf("load tenant %s: %w", t.ID, err)
 		}
 		for _, o := range t.Operators {

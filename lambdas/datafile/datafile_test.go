@@ -106,3 +106,53 @@ tenants:
 		t.Errorf("empty file parsed without error")
 	}
 }
+
+func TestDataThatCannotWorkIsRefused(t *testing.T) {
+	tests := []struct {
+		name, change, want string
+	}{
+		{"customer with an operator's phone", `customers: [{id: c, name: C, phone: "+16195550111"}]`,
+			`customers[0].phone: +16195550111 is also operator "a"'s phone`},
+		{"fallback is a tenant number", `fallback: {name: Office, phone: "+16195550100"}`,
+			"fallback.phone: +16195550100 is one of the tenant's own numbers"},
+		{"operator phone not a phone number", `operators: [{id: a, name: A, phone: "+11115550111"}]`,
+			"area code starting with 0 or 1"},
+		{"conversation window too short", `conversation_window: 500ms`, "conversation_window"},
+		{"prefix too long", `prefix: "a very long prefix"`, "prefix"},
+	}
+	base := func(extra string) string {
+		lines := map[string]string{
+			"operators": `operators: [{id: a, name: A, phone: "+16195550111"}]`,
+			"customers": `customers: []`,
+		}
+		key := strings.SplitN(extra, ":", 2)[0]
+		out := "tenants:\n  - id: t\n    name: T\n    numbers: [\"+16195550100\"]\n    chain: [a]\n"
+		for _, k := range []string{"operators", "customers"} {
+			if k != key {
+				out += "    " + lines[k] + "\n"
+			}
+		}
+		return out + "    " + extra + "\n"
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := datafile.Parse([]byte(base(tt.change)), false)
+			if !relay.IsKind(err, relay.Invalid) || !strings.Contains(relay.MessageOf(err), tt.want) {
+				t.Errorf("got %v, want Invalid naming %q", err, tt.want)
+			}
+		})
+	}
+	ok := base(`conversation_window: 1s`) + "    prefix: \"QDN\"\n    help_text: Call us\n"
+	f, err := datafile.Parse([]byte(ok), false)
+	if err != nil {
+		t.Fatalf("valid options refused: %v", err)
+	}
+	st := memstore.New()
+	if err := datafile.Load(context.Background(), st, f); err != nil {
+		t.Fatal(err)
+	}
+	ten, _ := st.Tenant(context.Background(), "t")
+	if ten.ConversationWindow != time.Second || ten.Prefix == nil || *ten.Prefix != "QDN" || ten.HelpText != "Call us" {
+		t.Errorf("loaded %+v", ten)
+	}
+}

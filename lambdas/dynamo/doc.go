@@ -22,6 +22,7 @@
 //	customer    TENANT#<tenant>      CUSTOMER#<id>      TENANT#<tenant>#CUSTOMER_PHONE#<phone>    <id>      data
 //	job         TENANT#<tenant>      JOB#<id>           TENANT#<tenant>#CUSTOMER_JOBS#<customer>  <id>      data
 //	opt-out     TENANT#<tenant>      OPTOUT#<phone>                                                         opted_out (BOOL), at (N, ns)
+//	thread      TENANT#<tenant>      THREAD#<phone>                                                         relay_id, at (N, ns), ttl
 //	relay       RELAY#<message sid>  RELAY                                                                  tenant_id, version (N), data, ttl
 //	code lease  CODES#<tenant>#<op>  CODE#<code>                                                            relay_id, expires_at (N, ns), data, ttl
 //	take        TAKE#<key>           WINDOW#<start ns>                                                      n (N), ttl

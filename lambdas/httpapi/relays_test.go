@@ -35,8 +35,10 @@ func sidN(n int) string { return fmt.Sprintf("SM%032d", 900+n) }
 
 func TestListRelays(t *testing.T) {
 	e := newEnv(t, withRelays)
+	// Three customers: texts from one customer would join one thread.
+	phones := map[int]string{1: "+16195554401", 2: "+16195554402", 3: custPhone}
 	for i := 1; i <= 3; i++ {
-		if w := e.do(webhook("/api/sms/incoming", form(sidN(i), custPhone, qdnNumber, fmt.Sprint("text ", i)), true)); w.Code != 200 {
+		if w := e.do(webhook("/api/sms/incoming", form(sidN(i), phones[i], qdnNumber, fmt.Sprint("text ", i)), true)); w.Code != 200 {
 			t.Fatalf("webhook %d: %d %s", i, w.Code, w.Body)
 		}
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -70,6 +71,7 @@ func (h *handler) incoming(w http.ResponseWriter, r *http.Request) {
 	if in.MessageSid == "" {
 		in.MessageSid = r.PostForm.Get("SmsSid")
 	}
+	in.Media = inboundMedia(r.PostForm)
 	ctx, cancel := detached(r)
 	defer cancel()
 	res, err := h.cfg.Service.HandleInbound(ctx, in)
@@ -147,4 +149,22 @@ func CallbackURL(base string) func(tenantID, relayID string, attempt int) string
 		q := url.Values{"tenant": {tenantID}, "relay": {relayID}, "attempt": {strconv.Itoa(attempt)}}
 		return base + "/api/sms/delivery?" + q.Encode()
 	}
+}
+
+// inboundMedia reads Twilio's NumMedia, MediaUrl{N} and MediaContentType{N}.
+func inboundMedia(f url.Values) []relay.MediaItem {
+	n, err := strconv.Atoi(f.Get("NumMedia"))
+	if err != nil || n <= 0 {
+		return nil
+	}
+	n = min(n, 100) // Twilio sends at most 10; a forged count cannot make us loop
+	var out []relay.MediaItem
+	for i := range n {
+		u := f.Get(fmt.Sprintf("MediaUrl%d", i))
+		if u == "" {
+			continue
+		}
+		out = append(out, relay.MediaItem{Source: u, ContentType: f.Get(fmt.Sprintf("MediaContentType%d", i))})
+	}
+	return out
 }

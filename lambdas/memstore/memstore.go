@@ -30,6 +30,7 @@ type Store struct {
 	slots     map[string]time.Time
 	optOuts   map[string]optOut
 	seqs      map[string]*sequence // Counter sequences (counter.go)
+	threads   map[string]thread    // tenant/phone → latest relay
 }
 
 type optOut struct {

@@ -52,6 +52,12 @@ type AuditEvent struct {
 	Error       string
 	ErrorCode   int
 	Actor       string
+	// RelayID names the relay an event belongs to when MessageSid is
+	// another text's (a follow-up, a notice).
+	RelayID string
+	// Media lists a text's photos and files: types, sizes, keys, and why an
+	// item went as a link or not at all.
+	Media []MediaItem
 
 	// Kind, EntityID, Before and After describe a directory_change: the
 	// entry's kind (tenant, operator, customer, job), its id and its
@@ -76,19 +82,21 @@ type auditJSON struct {
 	Acknowledged     bool    `json:"acknowledged"`
 	AckTimestamp     *string `json:"ack_timestamp"`
 
-	ID          string `json:"event_id"`
-	TenantID    string `json:"tenant_id"`
-	Event       string `json:"event"`
-	Attempt     int    `json:"attempt"`
-	Segments    int    `json:"segments"`
-	Encoding    string `json:"encoding,omitempty"`
-	LatencyMs   int64  `json:"latency_ms"`
-	OutboundSid string `json:"outbound_sid,omitempty"`
-	Truncated   bool   `json:"truncated,omitempty"`
-	Note        string `json:"note,omitempty"`
-	Error       string `json:"error,omitempty"`
-	ErrorCode   int    `json:"error_code,omitempty"`
-	Actor       string `json:"actor,omitempty"`
+	ID          string      `json:"event_id"`
+	TenantID    string      `json:"tenant_id"`
+	Event       string      `json:"event"`
+	Attempt     int         `json:"attempt"`
+	Segments    int         `json:"segments"`
+	Encoding    string      `json:"encoding,omitempty"`
+	LatencyMs   int64       `json:"latency_ms"`
+	OutboundSid string      `json:"outbound_sid,omitempty"`
+	Truncated   bool        `json:"truncated,omitempty"`
+	Note        string      `json:"note,omitempty"`
+	Error       string      `json:"error,omitempty"`
+	ErrorCode   int         `json:"error_code,omitempty"`
+	Actor       string      `json:"actor,omitempty"`
+	RelayID     string      `json:"relay_id,omitempty"`
+	Media       []MediaItem `json:"media,omitempty"`
 
 	Kind     string          `json:"kind,omitempty"`
 	EntityID string          `json:"id,omitempty"`
@@ -110,7 +118,7 @@ func (e AuditEvent) MarshalJSON() ([]byte, error) {
 		ID:           e.ID, TenantID: e.TenantID, Event: e.Event, Attempt: e.Attempt,
 		Segments: e.Segments, Encoding: e.Encoding, LatencyMs: e.LatencyMs,
 		OutboundSid: e.OutboundSid, Truncated: e.Truncated, Note: e.Note,
-		Error: e.Error, ErrorCode: e.ErrorCode, Actor: e.Actor,
+		Error: e.Error, ErrorCode: e.ErrorCode, Actor: e.Actor, RelayID: e.RelayID, Media: mediaAudit(e.Media),
 		Kind: e.Kind, EntityID: e.EntityID, Before: e.Before, After: e.After,
 		TimestampNano: e.Timestamp.UnixNano(),
 	}
@@ -145,7 +153,7 @@ func (e *AuditEvent) UnmarshalJSON(b []byte) error {
 		ID:           w.ID, TenantID: w.TenantID, Event: w.Event, Attempt: w.Attempt,
 		Segments: w.Segments, Encoding: w.Encoding, LatencyMs: w.LatencyMs,
 		OutboundSid: w.OutboundSid, Truncated: w.Truncated, Note: w.Note,
-		Error: w.Error, ErrorCode: w.ErrorCode, Actor: w.Actor,
+		Error: w.Error, ErrorCode: w.ErrorCode, Actor: w.Actor, RelayID: w.RelayID, Media: w.Media,
 		Kind: w.Kind, EntityID: w.EntityID, Before: w.Before, After: w.After,
 	}
 	if w.AckTimestamp != nil && *w.AckTimestamp != "" {
@@ -185,7 +193,7 @@ func (q AuditQuery) Matches(e AuditEvent) bool {
 	if q.Operator != "" && e.RoutedToOperator != q.Operator {
 		return false
 	}
-	if q.MessageSid != "" && e.MessageSid != q.MessageSid {
+	if q.MessageSid != "" && e.MessageSid != q.MessageSid && e.RelayID != q.MessageSid {
 		return false
 	}
 	if q.Event != "" && e.Event != q.Event {

@@ -36,6 +36,19 @@ func deliveryRank(s string) int {
 	return -1
 }
 
+// forward reports whether a delivery status may replace cur: statuses only
+// move forward (queued < sending < sent < delivered < read), failed,
+// undelivered and skipped are final, and a late report changes nothing.
+func forward(cur, next string) bool {
+	switch cur {
+	case DeliveryRetry, DeliveryDispatching:
+		return true
+	case DeliveryFailed, DeliveryUndelivered, DeliverySkipped, "canceled":
+		return false
+	}
+	return deliveryRank(next) > deliveryRank(cur)
+}
+
 // HandleDelivery records a delivery status; failed or undelivered for the
 // current attempt of an open relay fails over at once.
 func (s *Service) HandleDelivery(ctx context.Context, u DeliveryUpdate) error {
@@ -66,7 +79,7 @@ func (s *Service) HandleDelivery(ctx context.Context, u DeliveryUpdate) error {
 			outcome(&a.Outbound, Sent{Sid: u.MessageSid, Status: u.Status}, nil, now)
 			x.Outbox = append(x.Outbox, s.sendEvent(x, *a, nil, now))
 		}
-		if deliveryRank(u.Status) <= deliveryRank(a.Delivery) && a.Delivery != DeliveryRetry && a.Delivery != DeliveryDispatching {
+		if !forward(a.Delivery, u.Status) {
 			return false, nil
 		}
 		a.Delivery, moved = u.Status, true

@@ -26,6 +26,13 @@ type TenantDoc struct {
 	TwoWay     bool     `json:"two_way"`
 	AutoReply  string   `json:"auto_reply,omitempty"`
 	Schedule
+	// ConversationWindow, HelpText and Prefix are the options of threads,
+	// keywords and encoding (thread.go); empty means the default.
+	ConversationWindow WindowSeconds `json:"conversation_window,omitempty"`
+	HelpText           string        `json:"help_text,omitempty"`
+	Prefix             *string       `json:"prefix,omitempty"`
+	// DeleteTwilioMedia is delete_twilio_media; absent means true.
+	DeleteTwilioMedia *bool `json:"delete_twilio_media,omitempty"`
 }
 
 // OperatorDoc is an operator; Active is true when omitted.
@@ -88,14 +95,18 @@ func (s *Seconds) UnmarshalJSON(b []byte) error {
 func (t Tenant) Doc() TenantDoc {
 	return TenantDoc{ID: t.ID, Name: t.Name, Numbers: nonNil(t.Numbers), AckTimeout: Seconds(t.AckTimeout),
 		Chain: nonNil(t.Chain), Repeat: t.Repeat, Fallback: t.Fallback, TwoWay: t.TwoWay, AutoReply: t.AutoReply,
-		Schedule: t.Schedule}
+		Schedule:           t.Schedule,
+		ConversationWindow: WindowSeconds(t.ConversationWindow), HelpText: t.HelpText, Prefix: t.Prefix,
+		DeleteTwilioMedia: t.DeleteMedia}
 }
 
 // Tenant returns the settings as a Tenant.
 func (d TenantDoc) Tenant() Tenant {
 	return Tenant{ID: d.ID, Name: d.Name, Numbers: d.Numbers, AckTimeout: time.Duration(d.AckTimeout),
 		Chain: d.Chain, Repeat: d.Repeat, Fallback: d.Fallback, TwoWay: d.TwoWay, AutoReply: d.AutoReply,
-		Schedule: d.Schedule}
+		Schedule:           d.Schedule,
+		ConversationWindow: time.Duration(d.ConversationWindow), HelpText: d.HelpText, Prefix: d.Prefix,
+		DeleteMedia: d.DeleteTwilioMedia}
 }
 
 // Doc returns the operator as the API shows it.

@@ -25,6 +25,8 @@ type Inbound struct {
 	From       string
 	To         string
 	Body       string
+	// Media are the text's photos and files (MediaUrl{N}, MediaContentType{N}).
+	Media []MediaItem
 	// ReceivedAt is when the webhook arrived; zero means now.
 	ReceivedAt time.Time
 }
@@ -109,24 +111,39 @@ func (s *Service) HandleInbound(ctx context.Context, in Inbound) (InboundResult,
 		op           Operator
 		opErr, rtErr error
 		rt           routing
+		th           Relay
+		thOK         bool
+		thErr        error
 	)
 	parallel(
 		func() error { op, opErr = s.dir().OperatorByPhone(ctx, tenant.ID, in.From); return nil },
 		func() error { rt, rtErr = s.route(ctx, tenant, in.From); return nil },
+		func() error { th, thOK, thErr = s.thread(ctx, tenant, in); return nil }, // thread.go
 	)
 	switch {
-	case opErr == nil:
+	case opErr == nil && (rtErr != nil || s.asOperator(ctx, tenant, op, rt)):
 		return s.operatorText(ctx, tenant, op, in)
-	case !IsKind(opErr, NotFound):
+	case opErr != nil && !IsKind(opErr, NotFound):
 		return res, fmt.Errorf("find operator: %w", opErr)
 	}
-	if out, ok := OptKeyword(in.Body); ok {
-		return s.optKeyword(ctx, tenant, in, out, rt.customer)
+	if res, ok, err := s.customerKeyword(ctx, tenant, in, rt); ok {
+		return res, err
 	}
 	if rtErr != nil {
 		return res, rtErr
 	}
-	return s.startRelay(ctx, tenant, in, rt)
+	help := s.helpReply(ctx, tenant, in) // keywords.go: answered, and still relayed
+	if thErr != nil {
+		return res, thErr
+	}
+	if thOK {
+		res, err = s.followUp(ctx, tenant, in, th, rt)
+		res.Reply = firstNonEmpty(help, res.Reply)
+		return res, err
+	}
+	res, err = s.startRelay(ctx, tenant, in, rt)
+	res.Reply = firstNonEmpty(help, res.Reply)
+	return res, err
 }
 
 // optKeyword records a customer's STOP or START. Recording is idempotent,
@@ -213,14 +230,16 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		return res, err
 	}
 	c := rt.customer
-	text, truncated := ForwardText(displayName(c, in.From), in.Body, ReplyHint(999999))
+	text, truncated := ForwardTextPrefix(t.ForwardPrefix(), displayName(c, in.From), in.Body, ReplyHint(999999))
 	now := s.now()
 	r := Relay{
-		ID: in.MessageSid, TenantID: t.ID, TenantNumber: in.To,
+		Media: s.saveMedia(ctx, t.ID, in.MessageSid, in), // media.go
+		ID:    in.MessageSid, TenantID: t.ID, TenantNumber: in.To,
 		CustomerID: c.ID, CustomerName: displayName(c, in.From), CustomerPhone: in.From, JobID: rt.job.ID,
 		Body: in.Body, Text: text, Truncated: truncated, Reason: rt.reason,
 		Chain: rt.chain, Repeat: max(t.Repeat, 0), Position: -1, AckTimeout: t.Window(), Broadcast: t.broadcastSize(),
 		Status: StatusPending, ReceivedAt: in.ReceivedAt, UpdatedAt: now,
+		Prefix: t.ForwardPrefix(), Conversation: t.ConversationFor(),
 		ExpiresAt: now.Add(s.settings().relayTTL),
 	}
 	if held, hres, err := s.quietStart(ctx, t, in, rt, &r); held {
@@ -251,8 +270,13 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		return res, fmt.Errorf("claim message %s: %w", in.MessageSid, err)
 	}
 	s.count(ctx, MetricRelayed, t.ID)
+	s.dropSources(ctx, t, next.Media)
 	var autoReply bool
 	errs := parallel(
+		func() error {
+			s.setThread(ctx, &next) // thread.go: the customer's next texts join this relay
+			return nil
+		},
 		func() error {
 			var err error
 			if a == nil {
@@ -266,14 +290,14 @@ func (s *Service) startRelay(ctx context.Context, t Tenant, in Inbound, rt routi
 		func() error {
 			// Capped like every automatic reply, so an auto-responder on the
 			// customer's side and ours cannot keep texting each other.
-			autoReply = (t.AutoReply != "" || unavailableReply(t, a) != "") &&
+			autoReply = (t.AutoReply != "" || unavailableReply(t, a) != "") && !s.customerOptedOut(ctx, t, in.From) &&
 				s.take(ctx, "autoreply:"+t.ID+":"+in.From, s.settings().autoReplyLimit)
 			return nil
 		},
 	)
-	if errs[0] != nil {
+	if errs[1] != nil {
 		// The relay and its timer are stored: the timer finishes the send.
-		s.log().WarnContext(ctx, "first send not finished; the timer resumes it", "relay", r.ID, "err", errs[0])
+		s.log().WarnContext(ctx, "first send not finished; the timer resumes it", "relay", r.ID, "err", errs[1])
 	}
 	if autoReply {
 		// Nobody available: the customer is told so instead of the usual reply.
@@ -294,6 +318,7 @@ func (s *Service) duplicate(ctx context.Context, t Tenant, in Inbound, rt routin
 	}
 	s.record(ctx, AuditEvent{Event: EventDuplicate, TenantID: t.ID, MessageSid: in.MessageSid,
 		CustomerID: rt.customer.ID, CustomerName: r.CustomerName, OriginalFrom: in.From, RoutingReason: ReasonDuplicate})
+	s.setThread(ctx, &r)
 	if a := r.Current(); (a != nil && s.resumable(&a.Outbound, s.now())) || len(r.Outbox) > 0 {
 		if err := s.wake(ctx, r); err != nil {
 			return res, err

@@ -46,6 +46,19 @@ type Tenant struct {
 	TrackLink bool `json:"track_link,omitempty"`
 	// Schedule is the time zone, quiet hours and chain strategy (schedule.go).
 	Schedule
+	// ConversationWindow is how long after an acknowledgement a customer's
+	// next text joins the same relay (a follow-up); 0 means
+	// DefaultConversationWindow. See thread.go.
+	ConversationWindow time.Duration `json:"conversation_window,omitempty"`
+	// HelpText answers a customer's HELP, at most once a day; "" means
+	// DefaultHelpText.
+	HelpText string `json:"help_text,omitempty"`
+	// Prefix starts every forward; nil means DefaultPrefix, "" none. A
+	// prefix in the GSM-7 alphabet keeps forwards in 160-character segments.
+	Prefix *string `json:"prefix,omitempty"`
+	// DeleteMedia says whether Twilio's copy of a stored photo is deleted;
+	// nil means true (delete_twilio_media). See media.go.
+	DeleteMedia *bool `json:"delete_twilio_media,omitempty"`
 }
 
 // Window returns the tenant's acknowledgement window, defaulted and capped.
@@ -237,6 +250,8 @@ type CustomerReply struct {
 	To        string    `json:"to,omitempty"`
 	Body      string    `json:"body"`
 	CreatedAt time.Time `json:"created_at"`
+	// Media are the operator's photos and files (media.go).
+	Media []MediaItem `json:"media,omitempty"`
 	Outbound
 }
 
@@ -252,8 +267,12 @@ type Relay struct {
 	CustomerPhone string `json:"customer_phone"`
 	JobID         string `json:"job_id,omitempty"`
 	Body          string `json:"body"`
+	// Media are the customer's photos and files, stored (media.go).
+	Media []MediaItem `json:"media,omitempty"`
 	// Text is the forward text operators receive, without the reply hint.
-	Text      string `json:"text"`
+	Text string `json:"text"`
+	// Prefix is the tenant's forward prefix when the relay started.
+	Prefix    string `json:"prefix,omitempty"`
 	Truncated bool   `json:"truncated,omitempty"`
 	// Reason is the routing reason of the first step.
 	Reason string `json:"reason"`
@@ -273,11 +292,19 @@ type Relay struct {
 	Status     Status        `json:"status"`
 	Attempts   []Attempt     `json:"attempts"`
 	// Replies are operators' two-way texts to the customer.
-	Replies    []CustomerReply `json:"replies,omitempty"`
-	ReceivedAt time.Time       `json:"received_at"`
-	UpdatedAt  time.Time       `json:"updated_at"`
-	AckedAt    time.Time       `json:"acked_at,omitzero"`
-	AckedBy    string          `json:"acked_by,omitempty"`
+	Replies []CustomerReply `json:"replies,omitempty"`
+	// Notes are texts to the operator holding the relay outside the chain's
+	// steps: the customer's follow-ups and notices (the customer opted out).
+	Notes []Note `json:"notes,omitempty"`
+	// JoinedTo is set on a follow-up's record (StatusJoined): the relay it joined.
+	JoinedTo string `json:"joined_to,omitempty"`
+	// Conversation is the tenant's conversation window when the relay
+	// started: follow-ups join it until this long after its acknowledgement.
+	Conversation time.Duration `json:"conversation_window,omitempty"`
+	ReceivedAt   time.Time     `json:"received_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	AckedAt      time.Time     `json:"acked_at,omitzero"`
+	AckedBy      string        `json:"acked_by,omitempty"`
 	// AckSid is the inbound MessageSid of the operator's acknowledgement, so
 	// a retried webhook is answered as the first one was.
 	AckSid string `json:"ack_sid,omitempty"`

@@ -26,6 +26,7 @@ type move struct {
 func cloneRelay(r Relay) Relay {
 	r.Attempts = append([]Attempt(nil), r.Attempts...)
 	r.Replies = append([]CustomerReply(nil), r.Replies...)
+	r.Notes = append([]Note(nil), r.Notes...)
 	r.Outbox = append([]AuditEvent(nil), r.Outbox...)
 	r.Chain = append([]string(nil), r.Chain...)
 	return r
@@ -217,7 +218,7 @@ func (s *Service) pickCode(ctx context.Context, r *Relay, a *Attempt) (*CodeLeas
 
 // codeLife is how long a reply code of r is kept: r's longest life plus grace.
 func (s *Service) codeLife(r *Relay) time.Duration {
-	return r.AckTimeout*time.Duration(max(len(r.Chain), 1)*(r.Repeat+1)) + s.settings().leaseGrace
+	return r.AckTimeout*time.Duration(max(len(r.Chain), 1)*(r.Repeat+1)) + s.settings().leaseGrace + r.conversation()
 }
 
 // save runs write (storing r with attempt a) and claims a's reply code at

@@ -15,6 +15,9 @@ import (
 // finds its effect and is answered as the first try was, and one whose
 // first try failed half-way does it now.
 func (s *Service) operatorText(ctx context.Context, t Tenant, op Operator, in Inbound) (InboundResult, error) {
+	if res, ok, err := s.operatorKeyword(ctx, t, op, in); ok { // keywords.go: STOP/START
+		return res, err
+	}
 	res := InboundResult{Outcome: OutcomeReply, TenantID: t.ID}
 	reply, handled, err := s.operatorAway(ctx, t, op, in) // AWAY and BACK (away.go)
 	if !handled && err == nil {
@@ -214,7 +217,11 @@ func (s *Service) operatorReply(ctx context.Context, t Tenant, op Operator, in I
 		res.acted = true
 		return passed(next), nil
 	}
-	// Two-way text: relayed to the customer from the business number.
+	// Two-way text: relayed to the customer from the business number. An
+	// opt-out word is never relayed (keywords.go).
+	if out, ok := OptKeyword(rp.Text); ok && out {
+		return "Not sent. To stop getting relayed texts, text STOP on its own.", nil
+	}
 	if !(target.holds(op.ID) || (r.Status == StatusAcked && r.AckedBy == op.ID)) {
 		return s.whoHasIt(ctx, t, r), nil
 	}
@@ -269,25 +276,32 @@ func (s *Service) relayToCustomer(ctx context.Context, op Operator, r Relay, in 
 		s.record(ctx, ev)
 		return fmt.Sprintf("Not sent: %s opted out of texts (STOP).", r.CustomerName), nil
 	}
+	media := s.saveMedia(ctx, r.TenantID, r.ID, in) // an operator's photo reaches the customer too
 	now := s.now()
 	actor := Actor{OperatorID: op.ID, Name: op.Name}
+	wrote := false // only the call whose write stored the reply sends it
 	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
+		wrote = false
 		for _, rp := range x.Replies {
 			if rp.InboundSid == in.MessageSid {
 				return false, nil
 			}
 		}
 		x.Replies = append(x.Replies, CustomerReply{InboundSid: in.MessageSid, OperatorID: op.ID, Body: text, CreatedAt: now,
-			Outbound: s.intent(now)})
+			Media: media, Outbound: s.intent(now)})
 		if x.Status == StatusPending {
 			// A reply to the customer is an acknowledgement by its sender.
 			x.Status, x.AckedAt, x.AckedBy, x.AckSid = StatusAcked, now, actor.String(), ""
 			x.Outbox = append(x.Outbox, s.ackEvent(x, actor))
 		}
+		wrote = true
 		return true, nil
 	})
 	if err != nil {
 		return "", err
+	}
+	if !wrote {
+		return "", nil // a concurrent duplicate of this webhook stored the reply and sends it
 	}
 	if err := s.arm(ctx, &stored, len(stored.Attempts), now.Add(s.lease())); err != nil {
 		s.log().WarnContext(ctx, "arm reply timer", "relay", r.ID, "err", err)
@@ -319,7 +333,7 @@ func replyIndex(r Relay, sid string) int {
 // with its audit event.
 func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, error) {
 	rp := r.Replies[i]
-	msg := Message{From: r.TenantNumber, To: firstNonEmpty(rp.To, r.CustomerPhone), Body: rp.Body}
+	msg, media := s.withMedia(ctx, Message{From: r.TenantNumber, To: firstNonEmpty(rp.To, r.CustomerPhone), Body: rp.Body}, rp.Media, rp.CreatedAt)
 	sent, sendErr := s.door(ctx, msg, rp.Outbound)
 	now := s.now()
 	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
@@ -328,10 +342,10 @@ func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, erro
 			return false, nil
 		}
 		outcome(&xr.Outbound, sent, sendErr, now)
-		xr.Segments, xr.Encoding = Segments(rp.Body)
+		xr.Segments, xr.Encoding = Segments(msg.Body)
 		ev := s.event(x, Attempt{N: len(x.Attempts), OperatorID: rp.OperatorID, Reason: replyReason(rp)})
 		ev.Event, ev.Actor, ev.Timestamp = EventReply, rp.OperatorID, now
-		ev.OutboundSid, ev.Segments, ev.Encoding = xr.MessageSid, xr.Segments, xr.Encoding
+		ev.OutboundSid, ev.Segments, ev.Encoding, ev.Media = xr.MessageSid, xr.Segments, xr.Encoding, media
 		if sendErr != nil {
 			ev.Error, ev.ErrorCode = MessageOf(sendErr), CodeOf(sendErr)
 		}
@@ -342,7 +356,7 @@ func (s *Service) deliverReply(ctx context.Context, r Relay, i int) (Relay, erro
 		return r, fmt.Errorf("record reply outcome of relay %s: %w", r.ID, notConflict(err))
 	}
 	if xr := stored.Replies[i]; xr.Delivery == DeliverySkipped && xr.ErrorCode == 21610 && xr.To == "" {
-		_ = s.Store.SetOptOut(ctx, stored.TenantID, stored.CustomerPhone, true, now)
+		s.twilioOptOut(ctx, stored, now)
 	} else if xr.Delivery == DeliveryRetry {
 		if err := s.arm(ctx, &stored, len(stored.Attempts), xr.RetryAt); err != nil {
 			return stored, err

@@ -64,6 +64,14 @@ type Store interface {
 	// OptedOut reports whether the phone opted out of the tenant's texts.
 	OptedOut(ctx context.Context, tenantID, phone string) (bool, error)
 
+	// LatestRelay returns the id of the newest relay a phone started in a
+	// tenant (the customer's thread); NotFound when there is none.
+	LatestRelay(ctx context.Context, tenantID, phone string) (string, error)
+	// SetLatestRelay points the phone's thread at relayID, started at at,
+	// unless the stored pointer names a relay started later; repeating a
+	// call is harmless.
+	SetLatestRelay(ctx context.Context, tenantID, phone, relayID string, at time.Time) error
+
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 }
@@ -77,6 +85,8 @@ type Message struct {
 	StatusCallback string
 	// ValidityPeriod bounds how long Twilio may queue the message; 0 means Twilio's default.
 	ValidityPeriod time.Duration
+	// MediaURLs make the message an MMS: public URLs Twilio fetches.
+	MediaURLs []string
 }
 
 // Sent is what the provider answered for an accepted message.

@@ -71,6 +71,11 @@ func (g *Registry) PutOperator(ctx context.Context, tenantID, id string, d Opera
 	} else if err != nil && !IsKind(err, NotFound) {
 		return Saved[OperatorDoc]{}, fmt.Errorf("check operator phone: %w", err)
 	}
+	if other, err := g.Store.CustomerByPhone(ctx, tenantID, o.Phone); err == nil {
+		return Saved[OperatorDoc]{}, Errorf(Conflict, "phone %s belongs to customer %s: one phone cannot be both a customer's and an operator's", o.Phone, other.ID)
+	} else if !IsKind(err, NotFound) {
+		return Saved[OperatorDoc]{}, fmt.Errorf("check customer phones: %w", err)
+	}
 	return put(ctx, g, g.operatorEntry(tenantID, id), pre, by, func(*Operator) (Operator, error) { return o, nil })
 }
 
@@ -216,6 +221,11 @@ func (g *Registry) PutCustomer(ctx context.Context, tenantID, id string, d Custo
 		return Saved[CustomerDoc]{}, Errorf(Conflict, "phone %s belongs to customer %s", c.Phone, other.ID)
 	} else if err != nil && !IsKind(err, NotFound) {
 		return Saved[CustomerDoc]{}, fmt.Errorf("check customer phone: %w", err)
+	}
+	if other, err := g.Store.OperatorByPhone(ctx, tenantID, c.Phone); err == nil {
+		return Saved[CustomerDoc]{}, Errorf(Conflict, "phone %s belongs to operator %s: one phone cannot be both a customer's and an operator's", c.Phone, other.ID)
+	} else if !IsKind(err, NotFound) {
+		return Saved[CustomerDoc]{}, fmt.Errorf("check operator phones: %w", err)
 	}
 	return put(ctx, g, g.customerEntry(tenantID, id), pre, by, func(*Customer) (Customer, error) { return c, nil })
 }

@@ -90,13 +90,17 @@ func (s *Service) deliverAttempt(ctx context.Context, r Relay, n int) (Relay, er
 	if s.CallbackURL != nil {
 		msg.StatusCallback = s.CallbackURL(r.TenantID, r.ID, n)
 	}
+	msg, media := s.withMedia(ctx, msg, r.Media, a.CreatedAt) // media.go
 	sent, sendErr := s.door(ctx, msg, a.Outbound)
 	now := s.now()
-	segments, enc := Segments(body)
+	segments, enc := Segments(msg.Body)
 	if sendErr != nil {
 		s.count(ctx, MetricSendError, r.TenantID)
 		s.log().WarnContext(ctx, "send failed", "relay", r.ID, "attempt", n, "to", MaskPhone(a.Phone),
 			"kind", KindOf(sendErr).String(), "code", CodeOf(sendErr), "err", sendErr)
+		if CodeOf(sendErr) == 21610 && !a.Fallback {
+			s.operatorUnsubscribed(ctx, r, a, now) // keywords.go
+		}
 	}
 	stored, err := s.update(ctx, r.TenantID, r.ID, &r, func(x *Relay) (bool, error) {
 		xa := x.Attempt(n)
@@ -105,7 +109,9 @@ func (s *Service) deliverAttempt(ctx context.Context, r Relay, n int) (Relay, er
 		}
 		outcome(&xa.Outbound, sent, sendErr, now)
 		xa.Segments, xa.Encoding = segments, enc
-		x.Outbox = append(x.Outbox, s.sendEvent(x, *xa, sendErr, now))
+		ev := s.sendEvent(x, *xa, sendErr, now)
+		ev.Media = media
+		x.Outbox = append(x.Outbox, ev)
 		if xa.Fallback && xa.Delivery != DeliveryRetry {
 			x.Outbox = append(x.Outbox, s.exhaustedEvent(x, xa.OperatorID))
 		}
@@ -201,10 +207,15 @@ func (s *Service) exhausted(ctx context.Context, r *Relay) {
 }
 
 func (s *Service) attemptBody(r *Relay, a Attempt) string {
+	hint := ReplyHint(a.Code)
 	if a.Fallback {
-		return WithHint(r.Text, "Nobody confirmed this. Customer: "+r.CustomerPhone)
+		hint = "Nobody confirmed this. Customer: " + r.CustomerPhone
 	}
-	return WithHint(r.Text, ReplyHint(a.Code))
+	text := r.Text
+	if conv, ok := r.conversationBody(a, hint); ok {
+		text = conv // follow-ups came first: the conversation so far (thread.go)
+	}
+	return WithHint(text, hintFor(text, hint))
 }
 
 func firstNonEmpty(s ...string) string {

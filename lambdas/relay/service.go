@@ -71,7 +71,10 @@ type Service struct {
 	Timer     Timer
 	Audit     Auditor
 	Metrics   Metrics // optional
-	Log       *slog.Logger
+	// Media stores photos and files of texts (media.go); nil means they are
+	// not relayed and the text says so.
+	Media Media
+	Log   *slog.Logger
 
 	// Now, Sleep and NewID are injected so tests control time and ids.
 	Now   func() time.Time

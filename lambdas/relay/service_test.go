@@ -523,12 +523,16 @@ func TestCustomerAutoReplyIsCapped(t *testing.T) {
 	ctx := context.Background()
 	ten, _ := h.store.Tenant(ctx, "qdn")
 	ten.AutoReply = "Thanks, a dispatcher will text you shortly."
+	// Each text starts a relay of its own: acknowledged, and the
+	// conversation window over before the next.
+	ten.ConversationWindow = time.Second
 	must(t, h.store.PutTenant(ctx, ten))
 	replies := 0
 	for range 12 {
 		if h.text(custPhone, qdnNumber, "are you there?").Reply == ten.AutoReply {
 			replies++
 		}
+		h.text(mainPhone, qdnNumber, "OK")
 		h.advance(2 * time.Second)
 	}
 	if replies != relay.DefaultAutoReplyLimit {

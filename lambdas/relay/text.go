@@ -114,20 +114,47 @@ func MaskPhone(p string) string {
 // MaxBodyChars the customer's message is shortened (ending in "…") and
 // truncated is true; the name is capped at 60 characters.
 func ForwardText(name, body, hint string) (text string, truncated bool) {
+	return ForwardTextPrefix(DefaultPrefix, name, body, hint)
+}
+
+// ForwardTextPrefix is ForwardText with the tenant's prefix ("" for none).
+func ForwardTextPrefix(prefix, name, body, hint string) (text string, truncated bool) {
 	name = strings.TrimSpace(name)
 	if utf16Len(name) > maxNameChars {
 		name = truncateUTF16(name, maxNameChars-1) + "…"
 	}
-	prefix := "📦 " + name + ": "
+	return forwardWith(headOf(prefix, name), body, hint)
+}
+
+// forwardWith joins a head ("📦 Acme:") and the customer's message,
+// shortening the message so that the whole and the hint fit in one text.
+func forwardWith(head, body, hint string) (text string, truncated bool) {
+	prefix := head + " "
 	room := MaxBodyChars - utf16Len(prefix)
 	if hint != "" {
 		room -= 1 + utf16Len(hint)
 	}
 	if utf16Len(body) > room {
-		body = truncateUTF16(body, room-1) + "…"
+		// "…" is outside GSM-7: a text that is GSM-7 otherwise ends in "..."
+		// so that it keeps 153-character segments.
+		if _, enc := Segments(prefix + body); enc == EncodingGSM7 {
+			body = truncateUTF16(body, room-3) + "..."
+		} else {
+			body = truncateUTF16(body, room-1) + "…"
+		}
 		truncated = true
 	}
 	return prefix + body, truncated
+}
+
+// hintFor returns hint in the GSM-7 alphabet when text is GSM-7, so that a
+// tenant's GSM-7 prefix is not undone by the hint's "·" (one character
+// outside GSM-7 makes the whole text UCS-2: 70-character segments).
+func hintFor(text, hint string) string {
+	if _, enc := Segments(text); enc != EncodingGSM7 {
+		return hint
+	}
+	return strings.ReplaceAll(hint, " · ", ", ")
 }
 
 // WithHint joins a forward text and its reply hint.

@@ -33,7 +33,7 @@ func (s *Service) HandleTick(ctx context.Context, tk Tick) error {
 // needsCare reports whether anything but the current step is unfinished:
 // audit events to write, an earlier step's text or a customer reply owed.
 func (r *Relay) needsCare() bool {
-	if len(r.Outbox) > 0 {
+	if len(r.Outbox) > 0 || r.notesOwed() {
 		return true
 	}
 	for i := range r.Attempts {
@@ -70,6 +70,9 @@ func (s *Service) wake(ctx context.Context, r Relay) error {
 func (s *Service) wakeOnce(ctx context.Context, r Relay) error {
 	now := s.now()
 	if err := s.resumeReplies(ctx, &r); err != nil {
+		return err
+	}
+	if err := s.resumeNotes(ctx, &r); err != nil { // thread.go
 		return err
 	}
 	if err := s.resumeWave(ctx, &r); err != nil { // broadcast.go

@@ -75,8 +75,8 @@ func checkName(fe *FieldErrors, field, name string) {
 }
 
 func checkPhone(fe *FieldErrors, field, phone string) {
-	if !ValidPhone(phone) {
-		fe.add(field, "%q is not an E.164 number like +16195550111", phone)
+	if p := PhoneProblem(phone); p != "" {
+		fe.add(field, "%q %s", phone, p)
 	}
 }
 
@@ -95,7 +95,7 @@ func (t Tenant) Validate() error {
 	for i, n := range t.Numbers {
 		f := fmt.Sprintf("numbers[%d]", i)
 		switch {
-		case !ValidPhone(n):
+		case PhoneProblem(n) != "":
 			checkPhone(&fe, f, n)
 		case seen[n]:
 			fe.add(f, "%s is listed twice", n)
@@ -121,6 +121,9 @@ func (t Tenant) Validate() error {
 	}
 	if t.Fallback != nil {
 		checkPhone(&fe, "fallback.phone", t.Fallback.Phone)
+		if t.HasNumber(t.Fallback.Phone) {
+			fe.add("fallback.phone", "%s is one of the tenant's own numbers: the fallback would text itself", t.Fallback.Phone)
+		}
 		if utf8.RuneCountInString(t.Fallback.Name) > maxName {
 			fe.add("fallback.name", "must be at most %d characters", maxName)
 		}
@@ -132,6 +135,7 @@ func (t Tenant) Validate() error {
 		fe.add("auto_reply", "must be text of at most %d characters", maxReply)
 	}
 	checkSchedule(&fe, t.Schedule)
+	t.checkConversation(&fe) // phones.go
 	return fe.err("tenant")
 }
 

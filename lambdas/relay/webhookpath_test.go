@@ -90,6 +90,18 @@ func (r *remote) UpdateRelay(ctx context.Context, x *relay.Relay) error {
 	r.call("UpdateRelay", r.aws)
 	return r.Store.UpdateRelay(ctx, x)
 }
+func (r *remote) LatestRelay(ctx context.Context, t, p string) (string, error) {
+	r.call("LatestRelay", r.aws)
+	return r.Store.LatestRelay(ctx, t, p)
+}
+func (r *remote) SetLatestRelay(ctx context.Context, t, p, id string, at time.Time) error {
+	r.call("SetLatestRelay", r.aws)
+	return r.Store.SetLatestRelay(ctx, t, p, id, at)
+}
+func (r *remote) OptedOut(ctx context.Context, t, p string) (bool, error) {
+	r.call("OptedOut", r.aws)
+	return r.Store.OptedOut(ctx, t, p)
+}
 func (r *remote) Take(ctx context.Context, k string, l int, w time.Duration, now time.Time) (bool, error) {
 	r.call("Take", r.aws)
 	return r.Store.Take(ctx, k, l, w, now)
@@ -111,6 +123,9 @@ func (r *remote) Record(ctx context.Context, e relay.AuditEvent) error {
 	return r.audit.Record(ctx, e)
 }
 
+// custPhone2 is a second customer of the remote service.
+const custPhone2 = "+16195551235"
+
 // newRemoteService is the QuickDumpNow tenant behind remote ports, wired as
 // production wires it (a DirectoryCache in front of the store).
 func newRemoteService(t testing.TB, aws, twilio time.Duration) (*relay.Service, *remote) {
@@ -126,6 +141,10 @@ func newRemoteService(t testing.TB, aws, twilio time.Duration) (*relay.Service, 
 	}
 	must2(t, st.PutCustomer(ctx, relay.Customer{TenantID: "qdn", ID: "cust_5678", Name: "Acme Waste Inc.", Phone: custPhone}))
 	must2(t, st.PutJob(ctx, relay.Job{TenantID: "qdn", ID: "job_1", CustomerID: "cust_5678", State: "en_route", OperatorID: "sergio_backup"}))
+	// A second customer with a job of her own: her first text starts a
+	// relay (another text of the first customer's would join his thread).
+	must2(t, st.PutCustomer(ctx, relay.Customer{TenantID: "qdn", ID: "cust_9", Name: "Bayside Bins", Phone: custPhone2}))
+	must2(t, st.PutJob(ctx, relay.Job{TenantID: "qdn", ID: "job_9", CustomerID: "cust_9", State: "en_route", OperatorID: "sergio_backup"}))
 	rm := &remote{Store: st, sender: &sender{fail: map[string]error{}, lost: map[string]int{}}, timer: &timer{}, audit: &audit{},
 		aws: aws, twilo: twilio, calls: map[string]int{}}
 	svc := &relay.Service{Store: rm, Directory: relay.NewDirectoryCache(rm, time.Minute, nil), Sender: rm, Timer: rm, Audit: rm,
@@ -145,14 +164,14 @@ func must2(t testing.TB, err error) {
 // that adds a call fails here and must say why.
 func TestWebhookPathCalls(t *testing.T) {
 	svc, rm := newRemoteService(t, 0, 0)
-	text := func(i int) {
+	text := func(i int, from string) {
 		_, err := svc.HandleInbound(context.Background(), relay.Inbound{MessageSid: fmt.Sprintf("SM%032d", i),
-			From: custPhone, To: qdnNumber, Body: "need a pickup"})
+			From: from, To: qdnNumber, Body: "need a pickup"})
 		must2(t, err)
 	}
-	text(1)
+	text(1, custPhone)
 	cold := rm.counts()
-	text(2)
+	text(2, custPhone2)
 	all := rm.counts()
 	warm := map[string]int{}
 	for k, v := range all {
@@ -165,11 +184,16 @@ func TestWebhookPathCalls(t *testing.T) {
 		got  map[string]int
 		want map[string]int
 	}{
+		// Threads add LatestRelay (read at once with routing), OptedOut (the
+		// chain skips operators who texted STOP) and SetLatestRelay (written
+		// at once with the send).
 		{"cold", cold, map[string]int{"TenantByNumber": 1, "OperatorByPhone": 1, "CustomerByPhone": 1,
 			"JobsForCustomer": 1, "Operator": 1, "Codes": 1, "ClaimCode": 1, "Schedule": 1, "CreateRelay": 1,
-			"Send": 1, "UpdateRelay": 1, "Record": 1}},
-		{"warm directory", warm, map[string]int{"CustomerByPhone": 1, "JobsForCustomer": 1, "Codes": 1,
-			"ClaimCode": 1, "Schedule": 1, "CreateRelay": 1, "Send": 1, "UpdateRelay": 1, "Record": 1}},
+			"Send": 1, "UpdateRelay": 1, "Record": 1, "LatestRelay": 1, "OptedOut": 1, "SetLatestRelay": 1}},
+		// A phone the cache has not seen yet: its operator lookup is a miss.
+		{"warm directory", warm, map[string]int{"OperatorByPhone": 1, "CustomerByPhone": 1, "JobsForCustomer": 1, "Codes": 1,
+			"ClaimCode": 1, "Schedule": 1, "CreateRelay": 1, "Send": 1, "UpdateRelay": 1, "Record": 1,
+			"LatestRelay": 1, "OptedOut": 1, "SetLatestRelay": 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,22 +215,34 @@ func sorted(m map[string]int) []string {
 
 // BenchmarkWebhookPath times a known customer's text with 10 ms on every AWS
 // call and 100 ms on every Twilio call (docs/benchmarks.md). The floor is one
-// conditional write and one Twilio call: 110 ms.
+// conditional write and one Twilio call: 110 ms. Each text of the relay cases
+// comes from a new customer with an active job (another text of the same
+// customer would join her thread); "follow-up" times texts that join one.
 func BenchmarkWebhookPath(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		warm bool
-	}{{"cold directory", false}, {"warm directory", true}} {
+		name           string
+		warm, followUp bool
+	}{{"cold directory", false, false}, {"warm directory", true, false}, {"follow-up", true, true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			svc, _ := newRemoteService(b, 10*time.Millisecond, 100*time.Millisecond)
+			svc, rm := newRemoteService(b, 10*time.Millisecond, 100*time.Millisecond)
+			st := rm.Store
 			i := 0
 			for b.Loop() {
 				i++
+				from := custPhone
+				if !tc.followUp {
+					b.StopTimer()
+					from = fmt.Sprintf("+1619777%04d", i%10000)
+					id := fmt.Sprintf("bench_%d", i)
+					must2(b, st.PutCustomer(context.Background(), relay.Customer{TenantID: "qdn", ID: id, Name: "Bench " + id, Phone: from}))
+					must2(b, st.PutJob(context.Background(), relay.Job{TenantID: "qdn", ID: "job_" + id, CustomerID: id, State: "en_route", OperatorID: "sergio_backup"}))
+					b.StartTimer()
+				}
 				if !tc.warm {
 					svc.Directory.(*relay.DirectoryCache).Flush()
 				}
 				if _, err := svc.HandleInbound(context.Background(), relay.Inbound{MessageSid: fmt.Sprintf("SM%032d", i),
-					From: custPhone, To: qdnNumber, Body: "need a pickup"}); err != nil {
+					From: from, To: qdnNumber, Body: "need a pickup"}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -23,6 +23,7 @@ var maintenanceEvents = map[string]bool{
 	relay.EventForwarded: true,
 	relay.EventFallback:  true,
 	relay.EventNote:      true,
+	relay.EventFollowUp:  true, // a customer's follow-up routed to the operator holding the thread
 	"":                   true, // records imported from the original file
 }
 
@@ -85,7 +86,11 @@ func MergeAcks(events []relay.AuditEvent) []relay.AuditEvent {
 		if !maintenanceEvents[e.Event] {
 			continue
 		}
-		if at, ok := acks[e.MessageSid]; ok && e.MessageSid != "" && e.Event != relay.EventNote {
+		key := e.MessageSid
+		if e.RelayID != "" {
+			key = e.RelayID // a follow-up is acknowledged with its relay
+		}
+		if at, ok := acks[key]; ok && key != "" && e.Event != relay.EventNote {
 			e.Acknowledged = true
 			e.AckTimestamp = at
 		}

@@ -182,7 +182,7 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 // and returns one with the same body created since the first unanswered
 // attempt began; only when there is none does it send again.
 func (s *Sender) Send(ctx context.Context, m relay.Message) (relay.Sent, error) {
-	if m.To == "" || m.From == "" || m.Body == "" {
+	if m.To == "" || m.From == "" || (m.Body == "" && len(m.MediaURLs) == 0) {
 		return relay.Sent{}, relay.Errorf(relay.Invalid, "twilio: message needs from, to and body")
 	}
 	params := createParams(m)
@@ -284,7 +284,12 @@ func createParams(m relay.Message) *openapi.CreateMessageParams {
 	p := &openapi.CreateMessageParams{}
 	p.SetFrom(m.From)
 	p.SetTo(m.To)
-	p.SetBody(m.Body)
+	if m.Body != "" {
+		p.SetBody(m.Body)
+	}
+	if len(m.MediaURLs) > 0 {
+		p.SetMediaUrl(m.MediaURLs)
+	}
 	if m.StatusCallback != "" {
 		p.SetStatusCallback(m.StatusCallback)
 	}

@@ -58,18 +58,23 @@ func data() (string, []sender) {
 		for i := 1; i <= 8; i++ {
 			fmt.Fprintf(&b, "      - {id: %s_op%d, name: Op %d, phone: \"%s555011%d\"}\n", t.id, i, i, t.area, i)
 		}
+		// One customer per text: a customer's second text would join her
+		// thread as a follow-up instead of starting a relay.
 		b.WriteString("    customers:\n")
-		for i := 1; i <= 8; i++ {
-			fmt.Fprintf(&b, "      - {id: c%d, name: Cust %d, phone: \"%s555100%d\"}\n", i, i, t.area, i)
-			senders = append(senders, sender{from: fmt.Sprintf("%s555100%d", t.area, i), to: fmt.Sprintf("%s555010%d", t.area, i%3), tenant: t.id})
+		for i := 1; i <= customersPerTenant; i++ {
+			fmt.Fprintf(&b, "      - {id: c%d, name: Cust %d, phone: \"%s55510%02d\"}\n", i, i, t.area, i)
+			senders = append(senders, sender{from: fmt.Sprintf("%s55510%02d", t.area, i), to: fmt.Sprintf("%s555010%d", t.area, i%3), tenant: t.id})
 		}
 		b.WriteString("    jobs:\n")
-		for i := 1; i <= 8; i++ {
-			fmt.Fprintf(&b, "      - {id: j%d, customer: c%d, state: en_route, operator: %s_op%d}\n", i, i, t.id, i)
+		for i := 1; i <= customersPerTenant; i++ {
+			fmt.Fprintf(&b, "      - {id: j%d, customer: c%d, state: en_route, operator: %s_op%d}\n", i, i, t.id, (i-1)%8+1)
 		}
 	}
 	return b.String(), senders
 }
+
+// customersPerTenant makes every text of the run come from its own customer.
+const customersPerTenant = 24
 
 // sender is a customer phone, the number it texts and its tenant.
 type sender struct{ from, to, tenant string }

@@ -113,11 +113,13 @@ func (c *dirClient) must(want int, method, path, token string, body any, headers
 // text goes to, at once, and the change is audited with before and after.
 func TestDirectoryReassignment(t *testing.T) {
 	t.Parallel()
-	s := start(t, setup{AckTimeout: "60s"})
+	// Each text starts a relay of its own: the previous one is acknowledged
+	// and its conversation window (1 s) over first.
+	s := start(t, setup{AckTimeout: "60s", Conversation: "1s"})
 	c := newDirClient(t, s)
 	disp := s.roleToken("a", httpapi.RoleDispatcher)
 
-	s.text(acme, numA, "first")
+	w1 := s.text(acme, numA, "first")
 	if m := waitMessages(t, s.Fake, 1, 5*time.Second)[0]; m.To != sergioBackup {
 		t.Fatalf("before the reassignment: texted %s, want sergio_backup %s", m.To, sergioBackup)
 	}
@@ -125,12 +127,14 @@ func TestDirectoryReassignment(t *testing.T) {
 	if !strings.Contains(r.body, `"operator":"emergency"`) || r.header.Get("ETag") == "" {
 		t.Errorf("PATCH answer: %s, ETag %q", r.body, r.header.Get("ETag"))
 	}
-	s.text(acme, numA, "second")
+	s.endThread(w1.Sid)
+	w2 := s.text(acme, numA, "second")
 	if m := waitMessages(t, s.Fake, 2, 5*time.Second)[1]; m.To != emergency {
 		t.Errorf("after the reassignment: texted %s, want emergency %s", m.To, emergency)
 	}
 	// Closing the job sends the next text to the tenant's chain.
 	c.must(200, "PATCH", "/api/jobs/job_1", disp, map[string]any{"state": "completed"})
+	s.endThread(w2.Sid)
 	s.text(acme, numA, "third")
 	if m := waitMessages(t, s.Fake, 3, 5*time.Second)[2]; m.To != sergioMain {
 		t.Errorf("after closing the job: texted %s, want the chain's sergio_main %s", m.To, sergioMain)

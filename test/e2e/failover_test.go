@@ -270,7 +270,11 @@ func TestTwoWayReply(t *testing.T) {
 	if got, want := blocked.TwiML(t), "Not sent: Acme Waste Inc. opted out of texts (STOP)."; got != want {
 		t.Errorf("answer to a text after STOP: got %q, want %q", got, want)
 	}
-	noMoreMessages(t, s.Fake, 2, 300*time.Millisecond)
+	// The operator holding the thread was told.
+	if m := waitMessages(t, s.Fake, 3, 5*time.Second)[2]; m.To != sergioBackup || !strings.Contains(m.Body, "opted out") {
+		t.Errorf("notice: got → %s %q, want the holder told the customer opted out", m.To, m.Body)
+	}
+	noMoreMessages(t, s.Fake, 3, 300*time.Millisecond)
 	if got := len(to(s.Fake.Messages(), acme)); got != 1 {
 		t.Errorf("customer got %d texts, want 1", got)
 	}
@@ -295,8 +299,11 @@ func TestTwoWayReply(t *testing.T) {
 	if got := s.text(sergioBackup, numA, "Back online?").TwiML(t); got != "" {
 		t.Errorf("answer to a text after START: got %q, want <Response/>", got)
 	}
-	msgs = waitMessages(t, s.Fake, 3, 5*time.Second)
-	if m := msgs[2]; m.From != numA || m.To != acme || m.Body != "Back online?" {
+	msgs = waitMessages(t, s.Fake, 5, 5*time.Second)
+	if m := msgs[3]; m.To != sergioBackup || !strings.Contains(m.Body, "START") {
+		t.Errorf("notice of START: got → %s %q", m.To, m.Body)
+	}
+	if m := msgs[4]; m.From != numA || m.To != acme || m.Body != "Back online?" {
 		t.Errorf("reply after START: got %s → %s %q, want %s → %s %q", m.From, m.To, m.Body, numA, acme, "Back online?")
 	}
 }

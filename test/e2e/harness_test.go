@@ -116,6 +116,9 @@ type setup struct {
 	Data string
 	// AckTimeout, when set, replaces every ack_timeout of the data file.
 	AckTimeout string
+	// Conversation, when set, adds conversation_window to every tenant of
+	// the data file (after its ack_timeout).
+	Conversation string
 	// Demo starts without RELAY_DATA_FILE, Twilio credentials or API token,
 	// as `make dev` does.
 	Demo bool
@@ -186,7 +189,7 @@ func start(t *testing.T, su setup) *server {
 	}
 	data := ""
 	if !su.Demo {
-		data = dataFile(t, su.Data, su.AckTimeout)
+		data = dataFile(t, su.Data, su.AckTimeout, su.Conversation)
 	}
 	const tries = 3
 	for try := 1; ; try++ {
@@ -345,8 +348,9 @@ func freeAddr(t *testing.T) string {
 }
 
 // dataFile returns the path of testdata/name, or of a copy in a temp dir
-// with every ack_timeout set to ackTimeout.
-func dataFile(t *testing.T, name, ackTimeout string) string {
+// with every ack_timeout set to ackTimeout (when set) and a
+// conversation_window added after each (when set).
+func dataFile(t *testing.T, name, ackTimeout, conversation string) string {
 	t.Helper()
 	if name == "" {
 		name = "tenants.yaml"
@@ -358,7 +362,7 @@ func dataFile(t *testing.T, name, ackTimeout string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ackTimeout == "" {
+	if ackTimeout == "" && conversation == "" {
 		return path
 	}
 	b, err := os.ReadFile(path)
@@ -369,7 +373,12 @@ func dataFile(t *testing.T, name, ackTimeout string) string {
 	if !re.Match(b) {
 		t.Fatalf("%s has no ack_timeout to replace", name)
 	}
-	b = re.ReplaceAll(b, []byte("${1} "+ackTimeout))
+	if ackTimeout != "" {
+		b = re.ReplaceAll(b, []byte("${1} "+ackTimeout))
+	}
+	if conversation != "" {
+		b = regexp.MustCompile(`(?m)^(\s*)(ack_timeout:.*)$`).ReplaceAll(b, []byte("${1}${2}\n${1}conversation_window: "+conversation))
+	}
 	out := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(out, b, 0o600); err != nil {
 		t.Fatal(err)
@@ -662,9 +671,20 @@ func only(recs []auditRecord, event string) []auditRecord {
 // type in want, and returns them all.
 func (s *server) waitAudit(sid string, want ...string) []auditRecord {
 	s.t.Helper()
+	return s.waitAuditIn("", sid, want...)
+}
+
+// waitAuditIn is waitAudit with tenant_id (needed with the admin token for
+// a sid that is not a relay's own, such as a follow-up's).
+func (s *server) waitAuditIn(tenant, sid string, want ...string) []auditRecord {
+	s.t.Helper()
 	var recs []auditRecord
+	q := url.Values{"message_sid": {sid}}
+	if tenant != "" {
+		q.Set("tenant_id", tenant)
+	}
 	eventually(s.t, 10*time.Second, func() (bool, string) {
-		recs = s.audit(url.Values{"message_sid": {sid}})
+		recs = s.audit(q)
 		have := map[string]bool{}
 		for _, r := range recs {
 			have[r.Event] = true
@@ -763,3 +783,11 @@ func forwardBody(name, text string, code int) string {
 
 // seedTimeRe is the original records' timestamp format, UTC to the second.
 var seedTimeRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$`)
+
+// endThread acknowledges the relay sid through the API and waits out a 1 s
+// conversation window, so that the customer's next text starts a relay.
+func (s *server) endThread(sid string) {
+	s.t.Helper()
+	s.mustCall("POST", "/api/sms/ack", adminToken, map[string]string{"message_sid": sid}, 200, nil)
+	time.Sleep(1100 * time.Millisecond)
+}

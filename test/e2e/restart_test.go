@@ -107,13 +107,14 @@ func TestRestartDuringEscalation(t *testing.T) {
 func TestBackToBackTextsReachTheOperatorAtOnce(t *testing.T) {
 	t.Parallel()
 	srv := start(t, setup{AckTimeout: "60s"})
-	a := srv.text(acme, numA, "need a pickup")
-	b := srv.text(acme, numA, "and a second container")
+	// Two customers (one customer's second text would join her thread).
+	a := srv.text(bayside, numA, "need a pickup")
+	b := srv.text(stranger, numA, "and a second container")
 	msgs := waitMessages(t, srv.Fake, 2, 5*time.Second)
-	for i, want := range []string{"need a pickup", "and a second container"} {
-		if msgs[i].To != sergioBackup || msgs[i].Body != forwardBody("Acme Waste Inc.", want, i+1) {
-			t.Errorf("message %d: got → %s %q, want → %s %q", i+1, msgs[i].To, msgs[i].Body, sergioBackup,
-				forwardBody("Acme Waste Inc.", want, i+1))
+	for i, want := range []struct{ name, text string }{{"Bayside Builders", "need a pickup"}, {"+1******9876", "and a second container"}} {
+		if msgs[i].To != sergioMain || msgs[i].Body != forwardBody(want.name, want.text, i+1) {
+			t.Errorf("message %d: got → %s %q, want → %s %q", i+1, msgs[i].To, msgs[i].Body, sergioMain,
+				forwardBody(want.name, want.text, i+1))
 		}
 	}
 	noMoreMessages(t, srv.Fake, 2, 500*time.Millisecond)

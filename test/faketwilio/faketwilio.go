@@ -108,6 +108,9 @@ type Server struct {
 	faults      FaultPlan
 	faultStats  FaultStats
 	rand        func() float64
+
+	mediaOnce sync.Once
+	media     *mediaStore // media.go
 }
 
 // Option configures a Server.
@@ -359,12 +362,15 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("POST /2010-04-01/Accounts/{account}/Messages.json", s.create)
 	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages.json", s.list)
 	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{file}", s.fetch)
+	api.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}", s.mediaResource)
+	api.HandleFunc("DELETE /2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}", s.mediaResource)
 	api.HandleFunc("/", notFound)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_fake/messages", s.fakeMessages)
 	mux.HandleFunc("POST /_fake/status", s.fakeStatus)
 	mux.HandleFunc("POST /_fake/inbound", s.fakeInbound)
+	mux.HandleFunc("GET /_fake/media-content/{media}", s.mediaContent)
 	mux.Handle("/", s.apiMiddleware(api))
 	return mux
 }
@@ -533,6 +539,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	if !proceed {
 		return
 	}
+	s.fetchOutboundMedia(r.PostForm["MediaUrl"])
 	s.mu.Lock()
 	if f, ok := s.rejectTo[to]; ok {
 		s.mu.Unlock()
@@ -547,6 +554,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		From:                from,
 		To:                  to,
 		Body:                body,
+		MediaURLs:           r.PostForm["MediaUrl"],
 		MessagingServiceSid: mss,
 		StatusCallback:      r.PostForm.Get("StatusCallback"),
 		ValidityPeriod:      validity,

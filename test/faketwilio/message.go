@@ -18,6 +18,7 @@ type Message struct {
 	From                string    `json:"from"`
 	To                  string    `json:"to"`
 	Body                string    `json:"body"`
+	MediaURLs           []string  `json:"media_urls,omitempty"`
 	MessagingServiceSid string    `json:"messaging_service_sid,omitempty"`
 	StatusCallback      string    `json:"status_callback,omitempty"`
 	ValidityPeriod      int       `json:"validity_period,omitempty"`

@@ -30,6 +30,7 @@ type Result struct {
 	AuditMissing int // forwards at Twilio, or terminal states, without their audit event
 	ShortWindow  int // timeout failovers that gave the operator less than the window
 	PacedPending int // relays whose next text still waited for its pacing slot at the end
+	FollowUps    int // texts that joined their customer's open relay (threads)
 	Dropped      int // relays that moved past a step that never reached Twilio
 	MinGap       time.Duration
 	Timeouts     int // timeout failovers measured for lateness
@@ -59,9 +60,9 @@ func (r Result) Line(prefix string) string {
 
 // Detail is the line before the summary with the counters beyond it.
 func (r Result) Detail(prefix string) string {
-	return fmt.Sprintf("%s-detail: paced_pending=%d dropped=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d ack_dropped=%d sent_after_ack=%d audit_missing=%d "+
+	return fmt.Sprintf("%s-detail: follow_ups=%d paced_pending=%d dropped=%d unanswered=%d ack_unsent=%d ack_refused=%d ack_silent=%d ack_dropped=%d sent_after_ack=%d audit_missing=%d "+
 		"short_window=%d min_gap_ms=%s timeout_failovers=%d kills=%d twilio_faults=%d (429=%d 500=%d 503=%d hang=%d hang_accepted=%d slow=%d) seed=%d",
-		prefix, r.PacedPending, r.Dropped, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AckDropped, r.SentAfterAck, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
+		prefix, r.FollowUps, r.PacedPending, r.Dropped, r.Unanswered, r.AckUnsent, r.AckRefused, r.AckSilent, r.AckDropped, r.SentAfterAck, r.AuditMissing, r.ShortWindow, ms(r.MinGap), r.Timeouts,
 		r.Kills, r.Faults.Total(), r.Faults.Throttle, r.Faults.ServerError, r.Faults.Unavailable, r.Faults.HangRefused,
 		r.Faults.HangAccepted, r.Faults.Slow, r.Seed)
 }
@@ -119,10 +120,22 @@ func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent
 	}
 	evs := map[string][]relay.AuditEvent{}
 	auditedSid := map[string]bool{}
+	followUpAudited := map[string]bool{}
 	for _, e := range events {
+		if e.Event == relay.EventFollowUp && e.OutboundSid != "" {
+			followUpAudited[e.OutboundSid] = true
+		}
 		evs[e.MessageSid] = append(evs[e.MessageSid], e)
 		if e.OutboundSid != "" && (e.Event == relay.EventRouted || e.Event == relay.EventForwarded || e.Event == relay.EventFallback) {
 			auditedSid[e.OutboundSid] = true
+		}
+	}
+	noteOf := map[string]string{} // follow-up's inbound sid → the relay holding its note
+	for id, r := range relays {
+		for _, n := range r.Notes {
+			if n.Kind == relay.NoteFollowUp {
+				noteOf[n.InboundSid] = id
+			}
 		}
 	}
 	var late []time.Duration
@@ -150,6 +163,16 @@ func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent
 			continue
 		}
 		res.Accepted++
+		if host, ok := noteOf[x.sid]; ok || (stored && r.Status == relay.StatusJoined) {
+			// A follow-up: it joined its customer's open relay as a note
+			// (the relay holds the note; the record under its own sid is
+			// only an index, which a crash may leave unwritten).
+			if !ok {
+				host = r.JoinedTo
+			}
+			h.followUp(&res, x.sid, host, relays, followUpAudited)
+			continue
+		}
 		t := h.dir.Tenants[x.tenant]
 		fws := byRelay[x.sid]
 		sort.Slice(fws, func(i, j int) bool { return fws[i].AcceptedAt.Before(fws[j].AcceptedAt) })
@@ -343,4 +366,31 @@ func pacedLater(r relay.Relay, end time.Time) bool {
 		}
 	}
 	return false
+}
+
+// followUp reconciles a text that joined its customer's open relay: its
+// note must have reached Twilio (or still be on its way with a retry due)
+// and be audited as follow_up.
+func (h *harness) followUp(res *Result, sid, host string, relays map[string]relay.Relay, audited map[string]bool) {
+	res.FollowUps++
+	target, ok := relays[host]
+	var note *relay.Note
+	for i := range target.Notes {
+		if target.Notes[i].InboundSid == sid {
+			note = &target.Notes[i]
+		}
+	}
+	switch {
+	case !ok || note == nil:
+		res.Lost++
+		res.example("lost", sid+"(follow-up of "+host+")")
+	case note.MessageSid == "" && note.Delivery == relay.DeliveryRetry && note.RetryAt.After(h.end.Add(-2*time.Second)):
+		res.PacedPending++
+	case note.MessageSid == "" && note.Owed():
+		res.Stuck++
+		res.example("stuck", sid+"(follow-up)")
+	case note.MessageSid != "" && !audited[note.MessageSid]:
+		res.AuditMissing++
+		res.example("audit_missing", sid+"/follow_up")
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/dispatchrelay/dispatch-relay/lambdas/datafile"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/httpapi"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/localtimer"
+	"github.com/dispatchrelay/dispatch-relay/lambdas/media"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/relay"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/s3audit"
 	"github.com/dispatchrelay/dispatch-relay/lambdas/twilio"
@@ -135,7 +136,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// Photos and files: fetched from Twilio, kept under the state dir and
+	// served back at /media/... with signed, expiring URLs.
+	mediaSecret, err := persistedSecret(filepath.Join(cfg.StateDir, "media-secret"), "")
+	if err != nil {
+		return err
+	}
+	mediaStore := &media.Local{Dir: filepath.Join(cfg.StateDir, "media"), BaseURL: cfg.PublicBaseURL, Secret: []byte(mediaSecret),
+		Fetcher: media.Fetcher{AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, APIBase: cfg.Twilio.APIBaseURL}}
 	svc := &relay.Service{Store: store, Sender: sender, Timer: timer, Audit: audit, Metrics: logMetrics{log}, Log: log,
+		Media:       mediaStore,
 		Directory:   cache,
 		CallbackURL: httpapi.CallbackURL(cfg.PublicBaseURL),
 		// The bolt store is locked to this process: leases of a previous run are dead.
@@ -183,6 +193,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if sandbox != nil {
 		mux.Handle("GET /dev/outbox", sandbox)
 	}
+	mux.Handle("GET /media/", mediaStore)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -28,7 +28,9 @@ const progressMin = 20
 func tenantDoc(t datafile.Tenant) relay.TenantDoc {
 	return relay.TenantDoc{ID: t.ID, Name: t.Name, Numbers: t.Numbers, AckTimeout: relay.Seconds(t.AckTimeout),
 		Chain: t.Chain, Repeat: t.Repeat, Fallback: t.Fallback, TwoWay: t.TwoWay, AutoReply: t.AutoReply,
-		Schedule: t.Schedule}.Tenant().Doc()
+		Schedule:           t.Schedule,
+		ConversationWindow: relay.WindowSeconds(t.ConversationWindow), HelpText: t.HelpText, Prefix: t.Prefix,
+		DeleteTwilioMedia: t.DeleteTwilioMedia}.Tenant().Doc()
 }
 
 func operatorDoc(o datafile.Operator) relay.OperatorDoc {
@@ -39,7 +41,9 @@ func operatorDoc(o datafile.Operator) relay.OperatorDoc {
 func fileTenant(d relay.TenantDoc) datafile.Tenant {
 	return datafile.Tenant{ID: d.ID, Name: d.Name, Numbers: d.Numbers, AckTimeout: datafile.Duration(d.AckTimeout),
 		Chain: d.Chain, Repeat: d.Repeat, Fallback: d.Fallback, TwoWay: d.TwoWay, AutoReply: d.AutoReply,
-		Schedule: d.Schedule}
+		Schedule:           d.Schedule,
+		ConversationWindow: datafile.Duration(d.ConversationWindow), HelpText: d.HelpText, Prefix: d.Prefix,
+		DeleteTwilioMedia: d.DeleteTwilioMedia}
 }
 
 // change is one step of an import.

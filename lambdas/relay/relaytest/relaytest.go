@@ -44,6 +44,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) relay.Store) {
 		{"ClaimCode", testClaimCode},
 		{"Take", testTake},
 		{"OptOut", testOptOut},
+		{"Threads", testThreads},
 		{"Ping", testPing},
 		{"Races", testRaces},
 	}
