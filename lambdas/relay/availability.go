@@ -311,7 +311,7 @@ func (s *Service) unavailable(ctx context.Context, t Tenant, r *Relay, op Operat
 // operatorOptedOut reports whether the operator's phone opted out of the
 // tenant's texts (an operator's STOP; Twilio would refuse the send anyway).
 func (s *Service) operatorOptedOut(ctx context.Context, t Tenant, op Operator) (bool, error) {
-	out, err := s.Store.OptedOut(ctx, t.ID, op.Phone)
+	out, err := s.operatorOut(ctx, t.ID, op.Phone)
 	if err != nil {
 		return false, fmt.Errorf("check opt-out of operator %s: %w", op.ID, err)
 	}

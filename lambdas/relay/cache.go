@@ -96,3 +96,20 @@ func (c *DirectoryCache) Flush() {
 	c.entries = map[string]cacheEntry{}
 	c.mu.Unlock()
 }
+
+// optOutReader is the part of a store the cache answers operators' opt-outs from.
+type optOutReader interface {
+	OptedOut(ctx context.Context, tenantID, phone string) (bool, error)
+}
+
+// OptedOut reports whether phone opted out of the tenant's texts, from
+// memory when read within the TTL. The relay asks it of every operator a
+// step considers (an operator who texted STOP is skipped); the process that
+// records a STOP flushes the cache, others see it within the TTL.
+func (c *DirectoryCache) OptedOut(ctx context.Context, tenantID, phone string) (bool, error) {
+	r, ok := c.Directory.(optOutReader)
+	if !ok {
+		return false, Errorf(Internal, "directory has no opt-out state")
+	}
+	return cached(c, "x\x00"+tenantID+"\x00"+phone, func() (bool, error) { return r.OptedOut(ctx, tenantID, phone) })
+}

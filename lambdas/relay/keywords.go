@@ -116,6 +116,7 @@ func (s *Service) operatorKeyword(ctx context.Context, t Tenant, op Operator, in
 	if err := s.Store.SetOptOut(ctx, t.ID, op.Phone, out, in.ReceivedAt); err != nil {
 		return res, true, fmt.Errorf("record opt-out: %w", err)
 	}
+	s.flushDirectory() // this process skips them from the next step on
 	reason := "operator_opted_in"
 	if out {
 		reason = ReasonOperatorOptedOut
@@ -147,23 +148,6 @@ func (s *Service) operatorKeyword(ctx context.Context, t Tenant, op Operator, in
 		}
 	}
 	return res, true, nil
-}
-
-// skipOptedOut reports whether the chain must pass over op because they
-// texted STOP, and records the skip in r's outbox (plan's hook).
-func (s *Service) skipOptedOut(ctx context.Context, r *Relay, op Operator) bool {
-	out, err := s.Store.OptedOut(ctx, r.TenantID, op.Phone)
-	if err != nil {
-		s.log().WarnContext(ctx, "operator opt-out state unavailable", "operator", op.ID, "err", err)
-		return false
-	}
-	if !out {
-		return false
-	}
-	ev := s.event(r, Attempt{N: len(r.Attempts) + 1, OperatorID: op.ID, Reason: ReasonOperatorOptedOut})
-	ev.Event = EventSkipped
-	r.Outbox = append(r.Outbox, ev)
-	return true
 }
 
 // asOperator decides whether a text from a phone that is both an

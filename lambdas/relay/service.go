@@ -145,7 +145,26 @@ func orDefault[T int | time.Duration](v, d T) T {
 	return v
 }
 
-func (s *Service) dir() Directory       { return s.settings().dir }
+func (s *Service) dir() Directory { return s.settings().dir }
+
+// operatorOut reports whether an operator's phone opted out (STOP), through
+// the directory cache when there is one: every step asks it.
+func (s *Service) operatorOut(ctx context.Context, tenantID, phone string) (bool, error) {
+	if c, ok := s.dir().(*DirectoryCache); ok {
+		if _, ok := c.Directory.(optOutReader); ok {
+			return c.OptedOut(ctx, tenantID, phone)
+		}
+	}
+	return s.Store.OptedOut(ctx, tenantID, phone)
+}
+
+// flushDirectory forgets the directory cache's answers (after a change
+// this process made, such as an operator's STOP).
+func (s *Service) flushDirectory() {
+	if c, ok := s.dir().(*DirectoryCache); ok {
+		c.Flush()
+	}
+}
 func (s *Service) log() *slog.Logger    { return s.settings().log }
 func (s *Service) lease() time.Duration { return s.settings().sendTimeout + sendLeaseGrace }
 

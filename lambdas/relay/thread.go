@@ -205,7 +205,7 @@ func (s *Service) thread(ctx context.Context, t Tenant, in Inbound) (Relay, bool
 	if !op.Active || op.Phone != h.Phone {
 		return r, false, nil
 	}
-	out, err := s.Store.OptedOut(ctx, t.ID, op.Phone)
+	out, err := s.operatorOut(ctx, t.ID, op.Phone)
 	if err != nil {
 		return r, false, fmt.Errorf("read holder's opt-out: %w", err)
 	}
