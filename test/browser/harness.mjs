@@ -69,10 +69,25 @@ export async function setup() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   });
   if (screenshots) await mkdir(shotsDir, { recursive: true });
+  const auth = { Authorization: `Bearer ${tenantToken}` };
+  async function endThread(phone) {
+    const list = await fetch(`${base}/api/sms/relays?status=pending&limit=100`, { headers: auth });
+    if (!list.ok) return;
+    const open = ((await list.json()).relays || []).filter((r) => r.customer_phone === phone);
+    for (const r of open) {
+      await fetch(`${base}/api/sms/ack`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ message_sid: r.id }) });
+    }
+    await new Promise((res) => setTimeout(res, 1100));
+  }
   const env = {
     base, link, admin, tenantToken, twilio: m[1], browser, state,
     // text posts a customer's text through the fake Twilio, which signs the webhook.
+    // Each call starts a relay of its own: the sender's open relays are
+    // acknowledged first and the (1 s) conversation window is let pass, or
+    // the text would join her thread as a follow-up.
     async text(body, from = CUSTOMER, to = NUMBER) {
+      await endThread(from);
       const res = await fetch(`${m[1]}/_fake/inbound`, {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ url: `${base}/api/sms/incoming`, from, to, body }),
