@@ -32,9 +32,11 @@ const FileName = "timers.jsonl"
 const (
 	DefaultAttempts = 0
 	DefaultBackoff  = 500 * time.Millisecond
-	// DefaultWorkers ticks are handled at once, so one slow send (a hung
-	// Twilio request) does not make every other relay's failover late.
-	DefaultWorkers = 16
+	// DefaultWorkers ticks are handled at once, so slow sends (a hung
+	// Twilio request waits up to 10 s) do not make every other relay's
+	// failover late: under a 10,000-text load 16 workers let failovers fall
+	// 18 s behind (docs/benchmarks.md).
+	DefaultWorkers = 32
 )
 
 // Timer is a relay.Timer that persists pending ticks under a directory and

@@ -48,7 +48,7 @@ const (
 	// inPlace: a tick that comes less than this before a window ends (the
 	// window starts when Twilio accepts, a moment after the tick was armed)
 	// waits for it rather than arming another tick.
-	inPlace = time.Second
+	inPlace = 100 * time.Millisecond
 	// maxWritten bounds the ids of audit events remembered as written.
 	maxWritten = 20000
 )
