@@ -115,7 +115,9 @@ func TestAckByReply(t *testing.T) {
 // once, without waiting for the window.
 func TestPassReply(t *testing.T) {
 	t.Parallel()
-	s := start(t, setup{})
+	// A long window: the relay must move on because of the PASS, and the late
+	// OK must find it still with the next operator even on a slow (-race) run.
+	s := start(t, setup{AckTimeout: "30s"})
 	w := s.text(acme, numA, "need a pickup")
 	fw := waitMessages(t, s.Fake, 1, 5*time.Second)[0]
 	code := replyCode(t, fw)
