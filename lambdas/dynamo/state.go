@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -195,20 +196,37 @@ func (s *Store) Take(ctx context.Context, key string, limit int, window time.Dur
 		return false, fmt.Errorf("take %s: %w", key, invalid("take needs a key and a positive window"))
 	}
 	start := relay.WindowStart(now, window)
+	// Each take carries a token the item remembers, so an SDK retry of a
+	// request that was applied but whose answer was lost counts once.
+	tok := fmt.Sprintf("%016x", rand.Uint64())
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: itemKey(takePK(key), windowSK(start)),
-		UpdateExpression:         aws.String("ADD #n :one SET #ttl = :ttl"),
-		ExpressionAttributeNames: map[string]string{"#n": attrCount, "#ttl": attrTTL},
+		UpdateExpression:         aws.String("ADD #n :one, #toks :tok SET #ttl = :ttl"),
+		ConditionExpression:      aws.String("attribute_not_exists(#toks) OR NOT contains(#toks, :t)"),
+		ExpressionAttributeNames: map[string]string{"#n": attrCount, "#ttl": attrTTL, "#toks": attrTakeToks},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":one": num(1),
+			":tok": &types.AttributeValueMemberSS{Value: []string{tok}},
+			":t":   str(tok),
 			":ttl": num(ttlOf(time.Unix(0, start).Add(window + counterGrace))),
 		},
 		ReturnValues: types.ReturnValueUpdatedNew,
 	})
-	if err != nil {
+	attrs := map[string]types.AttributeValue(nil)
+	switch {
+	case isConditionFailed(err):
+		// Our own earlier try was applied: read the count it left.
+		item, gerr := s.get(ctx, takePK(key), windowSK(start))
+		if gerr != nil {
+			return false, fmt.Errorf("take %s: %w", key, gerr)
+		}
+		attrs = item
+	case err != nil:
 		return false, fmt.Errorf("take %s: %w", key, classify(err))
+	default:
+		attrs = out.Attributes
 	}
-	n, err := getN(out.Attributes, attrCount)
+	n, err := getN(attrs, attrCount)
 	if err != nil {
 		return false, fmt.Errorf("take %s: %w", key, err)
 	}

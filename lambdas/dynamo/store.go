@@ -31,6 +31,7 @@ const (
 	attrExpiresAt = "expires_at"
 	attrRelayID   = "relay_id"
 	attrCount     = "n"
+	attrTakeToks  = "toks" // a take item's request tokens (exactly-once counting)
 	attrLast      = "last"
 	attrOptedOut  = "opted_out"
 	attrAt        = "at"

@@ -193,7 +193,10 @@ func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent
 				phones[f.To] = true
 				operatorAttempts[f.attempt] = true
 			}
-			if !auditedSid[f.Sid] {
+			// A relay with a retry still due when the run ended has not
+			// recorded its last answer yet: that retry looks the text up and
+			// audits it (it is counted in paced_pending instead).
+			if !auditedSid[f.Sid] && !(stored && pacedLater(r, h.end)) {
 				res.AuditMissing++
 				res.example("audit_missing", fmt.Sprintf("%s/attempt%d", x.sid, f.attempt))
 			}
