@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -60,6 +61,10 @@ func own(imports []string) []string {
 	return out
 }
 
+// versioned matches an import path with a version element, such as
+// crypto/internal/entropy/v1.0.0.
+var versioned = regexp.MustCompile(`/v[0-9]+\.[0-9]+\.[0-9]+(/|$)`)
+
 func TestDependencyDirection(t *testing.T) {
 	pkgs := list(t)
 	if _, ok := pkgs["lambdas/relay"]; !ok {
@@ -68,6 +73,11 @@ func TestDependencyDirection(t *testing.T) {
 	for _, d := range pkgs["lambdas/relay"].Deps {
 		if strings.Contains(strings.Split(d, "/")[0], ".") {
 			t.Errorf("the domain depends on %s; it may use the standard library only", d)
+		}
+		// The plain standard library: no versioned module inside it (the
+		// crypto packages bring crypto/internal/entropy/v1.0.0 with them).
+		if versioned.MatchString(d) {
+			t.Errorf("the domain depends on %s; keep it to the plain standard library (no crypto)", d)
 		}
 	}
 	for name, p := range pkgs {
