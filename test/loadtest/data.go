@@ -9,8 +9,8 @@ import (
 // Shape of the generated directory: two tenants, each with numbersPer
 // published numbers, operatorsPer operators (the first three are the chain)
 // and Customers customers, all but every tenth assigned a job whose operator
-// is spread over the roster. Spreading the load over many (number, operator)
-// pairs keeps the per-phone pacing from dominating what is measured.
+// is spread over the roster, so the load reaches many (number, operator)
+// pairs as real traffic does.
 const (
 	numbersPer   = 12
 	operatorsPer = 12

@@ -29,7 +29,7 @@ type Result struct {
 	SentAfterAck int // relays forwarded to a later attempt after an "OK" to an earlier one was confirmed
 	AuditMissing int // forwards at Twilio, or terminal states, without their audit event
 	ShortWindow  int // timeout failovers that gave the operator less than the window
-	PacedPending int // relays whose next text still waited for its pacing slot at the end
+	PacedPending int // relays whose next text still waited for a retry at the end (paced_pending)
 	FollowUps    int // texts that joined their customer's open relay (threads)
 	Dropped      int // relays that moved past a step that never reached Twilio
 	MinGap       time.Duration
@@ -196,7 +196,7 @@ func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent
 			// A relay with a retry still due when the run ended has not
 			// recorded its last answer yet: that retry looks the text up and
 			// audits it (it is counted in paced_pending instead).
-			if !auditedSid[f.Sid] && !(stored && pacedLater(r, h.end)) {
+			if !auditedSid[f.Sid] && !(stored && retryDue(r, h.end)) {
 				res.AuditMissing++
 				res.example("audit_missing", fmt.Sprintf("%s/attempt%d", x.sid, f.attempt))
 			}
@@ -235,8 +235,8 @@ func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent
 		}
 		switch {
 		case status != relay.StatusAcked && len(r.Attempts) > 0 && strandedAttempt(r.Attempts[len(r.Attempts)-1], h.end):
-			// Its last step never reached Twilio and never will: a dropped
-			// paced step or a cut-off send nobody resumed, nothing after it.
+			// Its last step never reached Twilio and never will: a step
+			// skipped unsent or a cut-off send nobody resumed, nothing after it.
 			res.Stuck++
 			res.example("stuck", fmt.Sprintf("%s(%s,attempt%d)", x.sid, status, len(r.Attempts)))
 			if status == relay.StatusExhausted {
@@ -245,9 +245,9 @@ func (h *harness) reconcile(msgs []faketwilio.Message, events []relay.AuditEvent
 					res.AuditMissing++
 				}
 			}
-		case status != relay.StatusAcked && pacedLater(r, h.end):
-			// Still waiting for its pacing slot when the run ended: late,
-			// not stuck (failover_late_p99_ms shows how late).
+		case status != relay.StatusAcked && retryDue(r, h.end):
+			// Still waiting for a retry when the run ended: late, not
+			// stuck (failover_late_p99_ms shows how late).
 			res.PacedPending++
 			if status == relay.StatusExhausted {
 				res.Exhaust++
@@ -360,9 +360,9 @@ func strandedAttempt(a relay.Attempt, end time.Time) bool {
 	return false
 }
 
-// pacedLater reports whether an attempt still waits for a retry that was
+// retryDue reports whether an attempt still waits for a retry that was
 // not due yet when the run ended.
-func pacedLater(r relay.Relay, end time.Time) bool {
+func retryDue(r relay.Relay, end time.Time) bool {
 	for _, a := range r.Attempts {
 		if a.MessageSid == "" && a.Delivery == relay.DeliveryRetry && a.RetryAt.After(end.Add(-2*time.Second)) {
 			return true

@@ -1,6 +1,6 @@
 // Command escalator is the Lambda function fed by the ack-timer queue: each
-// delayed message is a tick that escalates, sends a paced text or does
-// nothing because the relay moved on.
+// delayed message is a tick that escalates, resumes or retries a send
+// (looking it up at Twilio first), or does nothing because the relay moved on.
 package main
 
 import (
