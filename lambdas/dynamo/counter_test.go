@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -65,5 +66,30 @@ func TestCounterExactlyOnceUnderSDKRetries(t *testing.T) {
 				t.Errorf("Next(%s) with %d lost answers: got %d, %v; want %d", tt.token, tt.lose, got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestTakeExactlyOnceUnderSDKRetries: a take whose answer was lost is
+// retried by the SDK with the same request token and counts once.
+func TestTakeExactlyOnceUnderSDKRetries(t *testing.T) {
+	endpoint := dynalite.Start(t)
+	tr := &lossy{next: http.DefaultTransport}
+	client := newClient(t, endpoint, func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: tr} })
+	if err := dynamo.CreateTable(t.Context(), client, "take"); err != nil {
+		t.Fatal(err)
+	}
+	s := dynamo.New(client, "take")
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	// With a limit of 3, the third take is within it only if no lost
+	// answer counted twice.
+	for i, lose := range []int64{1, 2, 0} {
+		tr.lose.Store(lose)
+		ok, err := s.Take(t.Context(), "k", 3, time.Minute, now)
+		if err != nil || !ok {
+			t.Fatalf("take %d with %d lost answers: got %v, %v; want within the limit", i+1, lose, ok, err)
+		}
+	}
+	if ok, err := s.Take(t.Context(), "k", 3, time.Minute, now); err != nil || ok {
+		t.Errorf("fourth take: got %v, %v; want over the limit", ok, err)
 	}
 }

@@ -25,7 +25,7 @@
 //	thread      TENANT#<tenant>      THREAD#<phone>                                                         relay_id, at (N, ns), ttl
 //	relay       RELAY#<message sid>  RELAY                                                                  tenant_id, version (N), data, ttl
 //	code lease  CODES#<tenant>#<op>  CODE#<code>                                                            relay_id, expires_at (N, ns), data, ttl
-//	take        TAKE#<key>           WINDOW#<start ns>                                                      n (N), ttl
+//	take        TAKE#<key>           WINDOW#<start ns>                                                      n (N), toks (L), ttl
 //	sequence    SEQ#<tenant>#<name>  SEQUENCE                                                               n (N), tok (M: recent token → n)
 //
 // A tenant's directory entries and opt-outs share the partition TENANT#<tenant>,
@@ -77,7 +77,10 @@
 //     (:now is the new lease's CreatedAt). Leases are never deleted early; they
 //     expire.
 //   - Take: one item per key and fixed window; UpdateItem ADD n :1 returns
-//     the count, so a new window starts from zero without any condition.
+//     the count, so a new window starts from zero. The same update appends a
+//     request token to the item's list toks, on the condition that the token
+//     is not there yet: an SDK retry of an applied take fails that condition
+//     and reads its own number, the token's place in the list.
 //   - SetOptOut: PutItem with attribute_not_exists(pk) OR at <= :at, so a STOP
 //     and START delivered out of order keep the later decision.
 //

@@ -196,39 +196,47 @@ func (s *Store) Take(ctx context.Context, key string, limit int, window time.Dur
 		return false, fmt.Errorf("take %s: %w", key, invalid("take needs a key and a positive window"))
 	}
 	start := relay.WindowStart(now, window)
-	// Each take carries a token the item remembers, so an SDK retry of a
-	// request that was applied but whose answer was lost counts once.
+	// Each take appends a token to the item's list, so an SDK retry of a
+	// request that was applied but whose answer was lost counts once, and
+	// finds its own number: its token's place in the list.
 	tok := fmt.Sprintf("%016x", rand.Uint64())
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: itemKey(takePK(key), windowSK(start)),
-		UpdateExpression:         aws.String("ADD #n :one, #toks :tok SET #ttl = :ttl"),
+		UpdateExpression:         aws.String("ADD #n :one SET #toks = list_append(if_not_exists(#toks, :empty), :tokl), #ttl = :ttl"),
 		ConditionExpression:      aws.String("attribute_not_exists(#toks) OR NOT contains(#toks, :t)"),
 		ExpressionAttributeNames: map[string]string{"#n": attrCount, "#ttl": attrTTL, "#toks": attrTakeToks},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one": num(1),
-			":tok": &types.AttributeValueMemberSS{Value: []string{tok}},
-			":t":   str(tok),
-			":ttl": num(ttlOf(time.Unix(0, start).Add(window + counterGrace))),
+			":one":   num(1),
+			":empty": &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
+			":tokl":  &types.AttributeValueMemberL{Value: []types.AttributeValue{str(tok)}},
+			":t":     str(tok),
+			":ttl":   num(ttlOf(time.Unix(0, start).Add(window + counterGrace))),
 		},
 		ReturnValues: types.ReturnValueUpdatedNew,
 	})
-	attrs := map[string]types.AttributeValue(nil)
+	var n int64
 	switch {
 	case isConditionFailed(err):
-		// Our own earlier try was applied: read the count it left.
+		// Our own earlier try was applied: our number is our token's place.
 		item, gerr := s.get(ctx, takePK(key), windowSK(start))
 		if gerr != nil {
 			return false, fmt.Errorf("take %s: %w", key, gerr)
 		}
-		attrs = item
+		toks, _ := item[attrTakeToks].(*types.AttributeValueMemberL)
+		for i, v := range toksOf(toks) {
+			if v == tok {
+				n = int64(i + 1)
+			}
+		}
+		if n == 0 {
+			return false, fmt.Errorf("take %s: %w", key, relay.Errorf(relay.Conflict, "take token not found"))
+		}
 	case err != nil:
 		return false, fmt.Errorf("take %s: %w", key, classify(err))
 	default:
-		attrs = out.Attributes
-	}
-	n, err := getN(attrs, attrCount)
-	if err != nil {
-		return false, fmt.Errorf("take %s: %w", key, err)
+		if n, err = getN(out.Attributes, attrCount); err != nil {
+			return false, fmt.Errorf("take %s: %w", key, err)
+		}
 	}
 	return n <= int64(limit), nil
 }
@@ -277,4 +285,18 @@ func sameLease(a, b map[string]types.AttributeValue) bool {
 	av, ok1 := a[attrData].(*types.AttributeValueMemberS)
 	bv, ok2 := b[attrData].(*types.AttributeValueMemberS)
 	return ok1 && ok2 && av.Value == bv.Value
+}
+
+// toksOf returns a take item's tokens in the order they were appended.
+func toksOf(l *types.AttributeValueMemberL) []string {
+	if l == nil {
+		return nil
+	}
+	out := make([]string, 0, len(l.Value))
+	for _, v := range l.Value {
+		if sv, ok := v.(*types.AttributeValueMemberS); ok {
+			out = append(out, sv.Value)
+		}
+	}
+	return out
 }
