@@ -206,51 +206,41 @@ func TestLongThreadStartsANewRelay(t *testing.T) {
 	}
 }
 
-func TestConcurrentDuplicateFollowUpsSendOnce(t *testing.T) {
-	h := newHarness(t)
-	h.text(custPhone, qdnNumber, "need a pickup")
-	const sid = "SM0000000000000000000000000000f022"
-	// Every duplicate reads the relay before the first write lands, and the
-	// winner's send is slow: the losers find its note still owed.
-	h.faults.set(func(*relay.Relay) error { time.Sleep(10 * time.Millisecond); return nil }, nil)
-	h.sender.during = func(relay.Message) { time.Sleep(30 * time.Millisecond) }
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := h.inbound(sid, custPhone, "at 5pm"); err != nil {
-				t.Error(err)
+// TestConcurrentDuplicatesSendOnce: eight copies of one webhook at once.
+// Every copy reads the relay before the first write lands, and the winner's
+// send is slow, so the losers find its intent still owed: only the webhook
+// whose write stored the intent sends it.
+func TestConcurrentDuplicatesSendOnce(t *testing.T) {
+	tests := []struct {
+		name, sid, from, body string
+		to                    string
+		want                  int // texts to `to`, the forward included
+	}{
+		{"customer follow-up", "SM0000000000000000000000000000f022", custPhone, "at 5pm", mainPhone, 2},
+		{"operator two-way reply", "SM0000000000000000000000000000f033", mainPhone, "on my way", custPhone, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.text(custPhone, qdnNumber, "need a pickup")
+			h.faults.set(func(*relay.Relay) error { time.Sleep(10 * time.Millisecond); return nil }, nil)
+			h.sender.during = func(relay.Message) { time.Sleep(30 * time.Millisecond) }
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := h.inbound(tt.sid, tt.from, tt.body); err != nil {
+						t.Error(err)
+					}
+				}()
 			}
-		}()
-	}
-	wg.Wait()
-	h.advance(time.Minute / 2)
-	if n := len(h.sender.to(mainPhone)); n != 2 {
-		t.Errorf("operator got %d texts, want the forward and one follow-up", n)
-	}
-}
-
-func TestConcurrentDuplicateTwoWayRepliesSendOnce(t *testing.T) {
-	h := newHarness(t)
-	h.text(custPhone, qdnNumber, "need a pickup")
-	const sid = "SM0000000000000000000000000000f033"
-	h.faults.set(func(*relay.Relay) error { time.Sleep(10 * time.Millisecond); return nil }, nil)
-	h.sender.during = func(relay.Message) { time.Sleep(30 * time.Millisecond) }
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := h.inbound(sid, mainPhone, "on my way"); err != nil {
-				t.Error(err)
+			wg.Wait()
+			h.advance(time.Minute / 2)
+			if n := len(h.sender.to(tt.to)); n != tt.want {
+				t.Errorf("%s got %d texts, want %d", tt.to, n, tt.want)
 			}
-		}()
-	}
-	wg.Wait()
-	h.advance(time.Minute / 2)
-	if n := len(h.sender.to(custPhone)); n != 1 {
-		t.Errorf("customer got %d texts, want one reply", n)
+		})
 	}
 }
 
